@@ -1,0 +1,183 @@
+"""Chinese and Arabic numerals -> exact numbers (used by quantities and dates).
+
+Input is clean text (full-width digits already folded to ASCII). Every result
+is a ``Decimal`` computed without floats, so ``16.4亿`` is exactly 1640000000.
+
+    >>> parse_number("3.5万")
+    Decimal('35000')
+    >>> parse_number("四千三百二十一")
+    Decimal('4321')
+    >>> parse_digits("二〇二三")
+    2023
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import regex
+
+DIGITS: dict[str, int] = {
+    "〇": 0, "零": 0, "○": 0, "O": 0,
+    "一": 1, "壹": 1, "幺": 1,
+    "二": 2, "两": 2, "兩": 2, "贰": 2, "貳": 2,
+    "三": 3, "叁": 3, "參": 3,
+    "四": 4, "肆": 4,
+    "五": 5, "伍": 5,
+    "六": 6, "陆": 6, "陸": 6,
+    "七": 7, "柒": 7,
+    "八": 8, "捌": 8,
+    "九": 9, "玖": 9,
+}
+# "O" (Latin) is only accepted inside a digit-by-digit year such as 二O二三.
+_NUMBER_DIGITS = {k: v for k, v in DIGITS.items() if k != "O"}
+
+SMALL_UNITS: dict[str, int] = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+BIG_UNITS: dict[str, int] = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+
+#: Scale words that may follow an Arabic number (``3.5万``, ``1.2万亿``), longest first.
+SCALE_WORDS: dict[str, int] = {
+    "万亿": 10**12, "萬億": 10**12, "千亿": 10**11, "千億": 10**11, "百亿": 10**10,
+    "百億": 10**10, "十亿": 10**9, "十億": 10**9, "千万": 10**7, "千萬": 10**7,
+    "百万": 10**6, "百萬": 10**6, "十万": 10**5, "十萬": 10**5,
+    "亿": 10**8, "億": 10**8, "万": 10**4, "萬": 10**4, "千": 10**3, "百": 10**2,
+}
+
+_CN_DIGIT_CLASS = "〇零○一壹幺二两兩贰貳三叁參四肆五伍六陆陸七柒八捌九玖"
+_CN_UNIT_CLASS = "十拾百佰千仟万萬亿億"
+
+#: An Arabic number: ``1,200``, ``12450``, ``71.26``, ``.5`` is not accepted.
+ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+#: A Chinese numeral with units and an optional 点 decimal: ``四千三百二十一``, ``七点五``.
+CHINESE = (
+    rf"(?:[{_CN_DIGIT_CLASS}{_CN_UNIT_CLASS}]*[{_CN_DIGIT_CLASS}十拾]"
+    rf"(?:点[{_CN_DIGIT_CLASS}]+)?[{_CN_UNIT_CLASS}]*|[十拾百佰千仟万萬]+[亿億万萬]*)"
+)
+#: A scale word after an Arabic number.
+SCALE = "(?:" + "|".join(sorted(SCALE_WORDS, key=len, reverse=True)) + ")"
+#: Any number this module parses: Arabic with an optional scale, or Chinese.
+NUMBER = rf"(?:{ARABIC}(?:\s?{SCALE})?|{CHINESE})"
+
+RE_NUMBER = regex.compile(NUMBER)
+_RE_ARABIC_FULL = regex.compile(rf"[-+]?{ARABIC}")
+
+
+def parse_number(text: str) -> Decimal:
+    """Parse an Arabic, Chinese or mixed numeral into an exact Decimal.
+
+    Args:
+        text: ``"71.26"``, ``"1,200"``, ``"3.5万"``, ``"1.2万亿"``, ``"千亿"``,
+            ``"两万"``, ``"十五"``, ``"七点五"``, ``"负0.2"``, ``"二〇二二"``
+            (digit-by-digit numerals read as one integer).
+
+    Raises:
+        ValueError: when ``text`` is not a numeral.
+    """
+    s = text.strip().replace(" ", "")
+    if not s:
+        raise ValueError("empty numeral")
+    sign = 1
+    if s[0] in "-−负+":
+        sign = -1 if s[0] != "+" else 1
+        s = s[1:]
+    if _RE_ARABIC_FULL.fullmatch(s):
+        return sign * Decimal(s.replace(",", ""))
+    return sign * _parse_mixed(s)
+
+
+def parse_digits(text: str) -> int:
+    """Read digit-by-digit numerals (years like ``二〇二三``, ``2O23``) as one integer.
+
+    Raises:
+        ValueError: when a character is not a digit.
+    """
+    out = 0
+    if not text:
+        raise ValueError("empty numeral")
+    for ch in text:
+        if ch.isdigit() and ch.isascii():
+            out = out * 10 + int(ch)
+        elif ch in DIGITS:
+            out = out * 10 + DIGITS[ch]
+        else:
+            raise ValueError(f"not a digit: {ch!r}")
+    return out
+
+
+def parse_int(text: str) -> int:
+    """Parse a small integer written either way (``11``, ``十一``, ``三十``)."""
+    value = parse_number(text)
+    if value != value.to_integral_value():
+        raise ValueError(f"not an integer: {text!r}")
+    return int(value)
+
+
+def format_decimal(value: Decimal | None) -> str:
+    """Plain decimal notation without exponent or trailing zeros: ``7126000000``, ``6.89``."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _parse_mixed(s: str) -> Decimal:
+    """Chinese numerals, possibly with Arabic parts (``3.5万``, ``1万2千``)."""
+    if all(ch in DIGITS for ch in s) and len(s) > 1 and not any(ch in "两兩" for ch in s):
+        return Decimal(parse_digits(s))  # 二〇二二: digit by digit
+    result = Decimal(0)  # everything already scaled by 亿
+    wan_part = Decimal(0)  # everything already scaled by 万 in the current 亿 group
+    section = Decimal(0)  # below 万
+    current: Decimal | None = None  # a digit waiting for its unit
+    last_unit = 0  # value of the unit just read, for 一万二 (= 12000)
+    i, n = 0, len(s)
+    while i < n:
+        ch = s[i]
+        arabic = _RE_ARABIC_FULL.match(s, i)
+        if arabic and arabic.end() > i and ch not in "+-":
+            current = Decimal(arabic.group().replace(",", ""))
+            i = arabic.end()
+            last_unit = 0
+            continue
+        if ch in _NUMBER_DIGITS:
+            current = Decimal(_NUMBER_DIGITS[ch])
+        elif ch == "点" and i + 1 < n:
+            j = i + 1
+            frac = ""
+            while j < n and s[j] in _NUMBER_DIGITS:
+                frac += str(_NUMBER_DIGITS[s[j]])
+                j += 1
+            if not frac:
+                raise ValueError(f"not a numeral: {s!r}")
+            current = (current or Decimal(0)) + Decimal("0." + frac)
+            i = j
+            last_unit = 0
+            continue
+        elif ch in SMALL_UNITS:
+            unit = SMALL_UNITS[ch]
+            section += (current if current is not None else Decimal(1)) * unit
+            current = None
+            last_unit = unit
+        elif ch in BIG_UNITS:
+            unit = BIG_UNITS[ch]
+            group = section + (current or Decimal(0))
+            if unit == 10**4:
+                if group == 0 and wan_part == 0 and result == 0:
+                    group = Decimal(1)  # 万 alone means ten thousand
+                wan_part += group * unit
+            else:
+                total = wan_part + group
+                if total == 0 and result == 0:
+                    total = Decimal(1)
+                result = (result + total) * unit
+                wan_part = Decimal(0)
+            section = Decimal(0)
+            current = None
+            last_unit = unit
+        else:
+            raise ValueError(f"not a numeral: {s!r}")
+        i += 1
+    if current is not None and last_unit >= 100 and s[-1] in _NUMBER_DIGITS and s[-2] not in "零〇":
+        current *= last_unit // 10  # 一万二 = 12000, 三百五 = 350
+    return result + wan_part + section + (current or Decimal(0))

@@ -1,0 +1,120 @@
+"""Small typed records passed between the stages.
+
+Every offset is a half-open character offset into the *clean text* of a
+document: ``clean.text[m.start:m.end] == m.text`` always holds.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Raw text of one page as the reader produced it (1-based page number).
+
+    For a PDF, ``text`` is already in reading order (columns read one after
+    the other) with overprinted glyphs removed; a plain-text file is one page.
+    """
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file on disk, read: its raw pages plus what identifies it."""
+
+    path: str
+    doc_id: str
+    format: str  # "txt", "md" or "pdf"
+    sha256: str
+    size: int
+    mtime: float
+    pages: tuple[Page, ...]
+    encoding: str = ""  # text files: the encoding that decoded it
+    created: date | None = None  # PDF metadata CreationDate, when present
+
+
+@dataclass(frozen=True, slots=True)
+class CleanText:
+    """The clean text of a document and the way back to its source.
+
+    ``raw_offsets[i]`` is the offset, in the concatenation of the raw page
+    texts, of the raw character that clean character ``i`` came from
+    (``len(raw_offsets) == len(text) + 1``; the last entry is the raw length).
+    ``page_starts[k]`` is the clean offset where page ``k + 1`` begins.
+    """
+
+    text: str
+    raw_offsets: array = field(repr=False)
+    page_starts: tuple[int, ...] = (0,)
+
+    def page_at(self, offset: int) -> int:
+        """1-based page number of the clean character at ``offset``."""
+        return max(1, bisect_right(self.page_starts, offset))
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A span the NER model found (label ORG, PER or LOC)."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One extracted mention; the fields that do not apply to its kind stay empty.
+
+    Numbers are exact ``Decimal``s (``16.4亿`` is exactly 1640000000).
+    """
+
+    kind: str  # QUANTITY, DATE, ORG
+    start: int
+    end: int
+    text: str
+    rule: str  # the rule id, or "ner"
+    number: Decimal | None = None
+    multiplier: Decimal | None = None
+    value: Decimal | None = None
+    unit: str = ""
+    quantity_kind: str = ""
+    qualifier: str = ""  # approx, more_than, less_than, range
+    value_max: Decimal | None = None
+    change: str = ""  # up, down
+    date_start: str = ""  # ISO date, inclusive
+    date_end: str = ""  # ISO date, inclusive
+    granularity: str = ""  # day, month, quarter, half, year, span
+    relative: bool | None = None
+    org_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the extract stages need about one clean text."""
+
+    text: str
+    sentences: tuple[Sentence, ...]
+    tokens: tuple[Token, ...]
+    ref_date: date

@@ -1,0 +1,361 @@
+"""Load and validate rule files (``rules/*.yaml``); run the examples they carry.
+
+A rule file is YAML: either a list of rules, or a mapping with
+
+* ``names``: ``{NAME: pattern}`` sub-patterns a rule pattern may use as ``{NAME}``;
+* ``lists``: ``{name: [word, …]}`` lexicons a pattern may use as ``\\L<name>``;
+* ``rules``: the list of rules;
+* ``counterexamples``: texts on which no rule of the file may fire.
+
+Every rule is a mapping with an ``id`` (``<file stem>.<snake_case>``, written
+to the CSV ``rule`` column), the keys its extractor allows, ``examples``
+(``{text, match, <column>: expected, …}``) and ``counterexamples``.
+
+Problems are collected, never raised one at a time: a bad file yields every
+problem as ``path:line: rule ID: message`` (see ``errors.RuleError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import regex
+import yaml
+
+from .errors import RuleError, RuleProblem
+from .numerals import format_decimal
+from .records import Mention
+
+#: Keys every rule may have, whatever its extractor.
+COMMON_RULE_KEYS = frozenset({"id", "description", "examples", "counterexamples"})
+#: Keys an example may have besides the mention columns it checks.
+EXAMPLE_KEYS = frozenset({"text", "match", "ref_date", "kind"})
+FILE_KEYS = frozenset({"names", "lists", "rules", "counterexamples", "description"})
+
+_RE_NAME_REF = regex.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+_RE_RULE_ID = regex.compile(r"[a-z][a-z0-9_]*\.[a-z0-9_.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A text on which a rule must produce ``match`` with the given column values."""
+
+    text: str
+    match: str
+    expect: Mapping[str, str]
+    line: int
+    ref_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    text: str
+    line: int
+    ref_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule as written: its id, where it is, its keys and its examples."""
+
+    id: str
+    path: str
+    line: int
+    data: Mapping[str, Any]  # every key but id/examples/counterexamples
+    examples: tuple[Example, ...] = ()
+    counterexamples: tuple[Counterexample, ...] = ()
+
+    def where(self, msg: str, line: int | None = None) -> RuleProblem:
+        return RuleProblem(self.path, line or self.line, self.id, msg)
+
+
+@dataclass(slots=True)
+class RuleFile:
+    """A parsed rule file plus the problems found while reading it."""
+
+    path: str
+    rules: list[Rule] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    counterexamples: list[Counterexample] = field(default_factory=list)
+    problems: list[RuleProblem] = field(default_factory=list)
+    raw: Any = None  # the whole document, for files that are lexicons
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that records the 1-based line of every mapping as ``__line__``."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+def _construct_str_list_item(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    return yaml.SafeLoader.construct_scalar(loader, node)
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Keep dates as written (2018-11-15 stays a string); rules compare text.
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_str_list_item)
+
+
+def read_yaml(path: Path) -> tuple[Any, list[RuleProblem]]:
+    """Parse a YAML file whose mappings carry ``__line__``; a syntax error is a problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [RuleProblem(str(path), 1, "", f"cannot read: {exc}")]
+    try:
+        return yaml.load(text, Loader=_LineLoader), []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [RuleProblem(str(path), line, "", f"YAML syntax error: {problem}")]
+
+
+def strip_lines(value: Any) -> Any:
+    """The same data without the ``__line__`` keys."""
+    if isinstance(value, dict):
+        return {k: strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [strip_lines(v) for v in value]
+    return value
+
+
+def load_rule_file(path: Path, allowed_keys: Iterable[str]) -> RuleFile:
+    """Read one rule file; unknown keys, missing or duplicate ids are problems.
+
+    Args:
+        path: the YAML file.
+        allowed_keys: the keys the extractor of this file understands, besides
+            ``COMMON_RULE_KEYS``.
+    """
+    allowed = frozenset(allowed_keys) | COMMON_RULE_KEYS
+    out = RuleFile(path=str(path))
+    doc, out.problems = read_yaml(path)
+    out.raw = doc
+    if doc is None:
+        return out
+    if isinstance(doc, list):
+        doc = {"rules": doc, "__line__": 1}
+    if not isinstance(doc, dict):
+        out.problems.append(RuleProblem(str(path), 1, "", "expected a list of rules or a mapping"))
+        return out
+    for key in doc:
+        if key != "__line__" and key not in FILE_KEYS:
+            out.problems.append(RuleProblem(
+                str(path), doc["__line__"], "",
+                f"unknown top-level key {key!r} (allowed: {', '.join(sorted(FILE_KEYS))})"))
+    names = doc.get("names") or {}
+    for name, pattern in strip_lines(names).items():
+        if not isinstance(pattern, str):
+            out.problems.append(RuleProblem(str(path), names.get("__line__", 1), "",
+                                            f"name {name!r} must be a pattern string"))
+        else:
+            out.names[str(name)] = pattern
+    lists = doc.get("lists") or {}
+    for name, words in strip_lines(lists).items():
+        if not isinstance(words, list) or not all(isinstance(w, str | int) for w in words):
+            out.problems.append(RuleProblem(str(path), lists.get("__line__", 1), "",
+                                            f"list {name!r} must be a list of words"))
+        else:
+            out.lists[str(name)] = [str(w) for w in words]
+    out.counterexamples = _read_counterexamples(doc.get("counterexamples"), doc["__line__"])
+    seen: dict[str, int] = {}
+    for item in doc.get("rules") or []:
+        if not isinstance(item, dict):
+            out.problems.append(RuleProblem(str(path), doc["__line__"], "", "a rule must be a mapping"))
+            continue
+        line = item["__line__"]
+        rule_id = item.get("id")
+        if not isinstance(rule_id, str) or not rule_id:
+            out.problems.append(RuleProblem(str(path), line, "", "rule has no 'id'"))
+            continue
+        if not _RE_RULE_ID.fullmatch(rule_id):
+            out.problems.append(RuleProblem(str(path), line, rule_id,
+                                            "id must look like '<file stem>.<snake_case>'"))
+        if rule_id in seen:
+            out.problems.append(RuleProblem(str(path), line, rule_id,
+                                            f"duplicate id (first defined on line {seen[rule_id]})"))
+            continue
+        seen[rule_id] = line
+        for key in item:
+            if key != "__line__" and key not in allowed:
+                out.problems.append(RuleProblem(
+                    str(path), line, rule_id,
+                    f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"))
+        examples, problems = _read_examples(item.get("examples"), str(path), line, rule_id)
+        out.problems.extend(problems)
+        data = {k: strip_lines(v) for k, v in item.items()
+                if k not in ("__line__", "id", "examples", "counterexamples")}
+        out.rules.append(Rule(
+            id=rule_id, path=str(path), line=line, data=data, examples=tuple(examples),
+            counterexamples=tuple(_read_counterexamples(item.get("counterexamples"), line))))
+    return out
+
+
+def _read_examples(items: Any, path: str, line: int, rule_id: str) -> tuple[list[Example], list[RuleProblem]]:
+    examples: list[Example] = []
+    problems: list[RuleProblem] = []
+    if items is None:
+        return examples, problems
+    if not isinstance(items, list):
+        return examples, [RuleProblem(path, line, rule_id, "'examples' must be a list")]
+    for item in items:
+        if not isinstance(item, dict) or "text" not in item:
+            problems.append(RuleProblem(path, line, rule_id, "an example needs at least 'text'"))
+            continue
+        ex_line = item["__line__"]
+        text = str(item["text"])
+        match = str(item.get("match", text))
+        if match not in text:
+            problems.append(RuleProblem(path, ex_line, rule_id, f"example match {match!r} is not in its text"))
+        expect = {k: _expected_text(v) for k, v in item.items() if k not in EXAMPLE_KEYS and k != "__line__"}
+        examples.append(Example(text=text, match=match, expect=expect, line=ex_line,
+                                ref_date=_opt_str(item.get("ref_date"))))
+    return examples, problems
+
+
+def _read_counterexamples(items: Any, line: int) -> list[Counterexample]:
+    out = []
+    for item in items or []:
+        if isinstance(item, dict):
+            out.append(Counterexample(str(item.get("text", "")), item.get("__line__", line),
+                                      _opt_str(item.get("ref_date"))))
+        else:
+            out.append(Counterexample(str(item), line))
+    return out
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _expected_text(value: Any) -> str:
+    """Expected column values are compared as the CSV writes them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float | int):
+        return format_decimal(Decimal(str(value)))
+    return str(value)
+
+
+def expand_pattern(pattern: str, names: Mapping[str, str], rule: Rule) -> tuple[str, list[RuleProblem]]:
+    """Replace every ``{NAME}`` by its (recursively expanded) definition."""
+    problems: list[RuleProblem] = []
+
+    def expand(text: str, depth: int) -> str:
+        def repl(m: regex.Match) -> str:
+            name = m.group(1)
+            if name not in names:
+                problems.append(rule.where(f"undefined name {{{name}}} in pattern"))
+                return "(?!)"
+            if depth > 10:
+                problems.append(rule.where(f"name {{{name}}} refers to itself"))
+                return "(?!)"
+            return "(?:" + expand(names[name], depth + 1) + ")"
+
+        return _RE_NAME_REF.sub(repl, text)
+
+    return expand(pattern, 0), problems
+
+
+def compile_pattern(
+    pattern: Any, names: Mapping[str, str], lists: Mapping[str, Sequence[str]], rule: Rule
+) -> tuple[regex.Pattern | None, list[RuleProblem]]:
+    """Expand ``{NAME}``s and compile with the named lists; problems instead of exceptions."""
+    if not isinstance(pattern, str) or not pattern:
+        return None, [rule.where("'pattern' must be a non-empty string")]
+    expanded, problems = expand_pattern(pattern, names, rule)
+    if problems:
+        return None, problems
+    used = set(regex.findall(r"\\L<(\w+)>", expanded))
+    missing = used - set(lists)
+    if missing:
+        return None, [rule.where(f"undefined list \\L<{name}> in pattern") for name in sorted(missing)]
+    try:
+        return regex.compile(expanded, **{name: lists[name] for name in used}), []
+    except regex.error as exc:
+        return None, [rule.where(f"bad regex: {exc}")]
+
+
+def raise_problems(problems: Sequence[RuleProblem]) -> None:
+    """Raise one ``RuleError`` carrying every problem, if there are any."""
+    if problems:
+        raise RuleError(sorted(problems, key=lambda p: (p.path, p.line, p.rule_id)))
+
+
+# -- running the examples -------------------------------------------------------------
+
+ExtractFn = Callable[[str, date | str | None], Sequence[Mention]]
+
+
+def mention_fields(m: Mention) -> dict[str, str]:
+    """A mention's columns as the CSV writes them (what examples are compared to)."""
+    out: dict[str, str] = {}
+    for name in m.__dataclass_fields__:
+        value = getattr(m, name)
+        if isinstance(value, Decimal):
+            out[name] = format_decimal(value)
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif value is None:
+            out[name] = ""
+        else:
+            out[name] = str(value)
+    return out
+
+
+def check_example(rule: Rule, example: Example, extract: ExtractFn) -> str | None:
+    """None when the rule produces the example's mention with its values, else why not."""
+    mentions = extract(example.text, example.ref_date)
+    found = [m for m in mentions if m.rule == rule.id and m.text == example.match]
+    if not found:
+        got = ", ".join(f"{m.text!r} by {m.rule}" for m in mentions) or "nothing"
+        return f"example {example.text!r}: expected {example.match!r} from this rule, got {got}"
+    fields = mention_fields(found[0])
+    wrong = [f"{k}={fields.get(k, '<no such column>')!r} (expected {v!r})"
+             for k, v in example.expect.items() if fields.get(k) != v]
+    if wrong:
+        return f"example {example.text!r}: {example.match!r} has " + ", ".join(wrong)
+    return None
+
+
+def check_counterexample(rule_ids: set[str], text: str, ref_date: str | None,
+                         extract: ExtractFn) -> str | None:
+    """None when none of ``rule_ids`` fires on ``text``, else what fired."""
+    fired = [m for m in extract(text, ref_date) if m.rule in rule_ids]
+    if fired:
+        return f"counterexample {text!r}: " + ", ".join(f"{m.text!r} by {m.rule}" for m in fired)
+    return None
+
+
+def run_examples(files: Sequence[RuleFile], extract: ExtractFn) -> list[RuleProblem]:
+    """Run every example and counterexample of every file; one problem per failure."""
+    problems: list[RuleProblem] = []
+    for rule_file in files:
+        for rule in rule_file.rules:
+            for example in rule.examples:
+                why = check_example(rule, example, extract)
+                if why:
+                    problems.append(rule.where(why, example.line))
+            for counter in rule.counterexamples:
+                why = check_counterexample({rule.id}, counter.text, counter.ref_date, extract)
+                if why:
+                    problems.append(rule.where(why, counter.line))
+        all_ids = {rule.id for rule in rule_file.rules}
+        for counter in rule_file.counterexamples:
+            why = check_counterexample(all_ids, counter.text, counter.ref_date, extract)
+            if why:
+                problems.append(RuleProblem(rule_file.path, counter.line, "", why))
+    return problems
