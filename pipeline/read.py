@@ -1,0 +1,535 @@
+"""Read stage: a path -> ``records.Document`` (raw text per page).
+
+Text files (``.txt``, ``.md``) are one page.  Their encoding is found by
+decoding strictly in a fixed order (BOM, UTF-16 by NUL pattern, UTF-8,
+GB18030, which is a superset of GBK and GB2312), then charset-normalizer as a
+fallback; decoded text that still looks binary is rejected.
+
+PDFs are read page by page.  Characters and their boxes come from a text
+engine (pypdfium2 by default, pdfplumber as the alternative; both feed the
+same layout code, so they give the same text), then :func:`layout_chars`
+removes overprinted glyphs, finds the gutter of multi-column pages from the
+character x positions and emits lines in reading order: page-wide rows
+(running headers, titles) where they are, each column top to bottom, left
+before right.  Every page text that is not empty ends with ``"\\n"`` so the
+concatenation of pages never glues two pages into one line.
+
+Every bad input raises :class:`errors.DocumentError` with a one-line message;
+nothing else escapes :func:`read_document`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import hashlib
+import re
+import statistics
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+from pipeline.errors import DocumentError
+from pipeline.records import Document, Page
+
+TEXT_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
+PDF_SUFFIXES = {".pdf": "pdf"}
+
+# A PDF whose last bytes carry no %%EOF was cut short; pdfium would quietly
+# reconstruct what it can and we would process half a document.
+PDF_TAIL_BYTES = 4096
+
+
+class Char(NamedTuple):
+    """One glyph on a page, in top-down coordinates (points)."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+
+
+# --------------------------------------------------------------------------
+# public entry point
+
+
+def read_document(path: Path, doc_id: str, *, engine: str = "pdfplumber") -> Document:
+    """Read one file into a :class:`~pipeline.records.Document`.
+
+    Args:
+        path: the file (``.txt``, ``.md`` or ``.pdf``).
+        doc_id: the identifier the pipeline gave this document.
+        engine: PDF text engine, ``"pdfplumber"`` (default: reads every text
+            layer in the corpus) or ``"pdfium"`` (about 10x faster, but it
+            loses the CJK glyphs of some OCR text layers).
+
+    Raises:
+        DocumentError: for every input that cannot be read, with a one-line
+            message (empty file, undecodable or binary text, corrupt,
+            truncated or encrypted PDF, no text layer, unreadable path).
+        ValueError: for an unknown ``engine`` (a programming error).
+    """
+    if engine not in PDF_ENGINES:
+        raise ValueError(f"unknown PDF engine {engine!r} (allowed: {', '.join(PDF_ENGINES)})")
+    path = Path(path)
+    data, stat = _read_bytes(path)
+    suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        fmt = "pdf"
+    elif suffix in TEXT_SUFFIXES:
+        fmt = TEXT_SUFFIXES[suffix]
+    else:
+        raise DocumentError(path, "read", f"unsupported file type {suffix or '(no suffix)'!r} (allowed: .txt, .md, .pdf)")
+    if not data:
+        raise DocumentError(path, "read", "empty file")
+    encoding = ""
+    created = None
+    try:
+        if fmt == "pdf":
+            pages, created = _read_pdf(path, data, engine)
+        else:
+            text, encoding = decode_text(data)
+            if not text.strip():
+                raise DocumentError(path, "read", "file contains only white space")
+            pages = (Page(1, text),)
+    except DocumentError:
+        raise
+    except _PdfProblem as exc:
+        raise DocumentError(path, "read", str(exc)) from None
+    except Exception as exc:  # a library failing on a malformed file
+        raise DocumentError(path, "read", _one_line(f"cannot read {fmt.upper()}: {type(exc).__name__}: {exc}")) from None
+    return Document(
+        path=str(path),
+        doc_id=doc_id,
+        format=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=stat.st_size,
+        mtime=stat.st_mtime,
+        pages=tuple(pages),
+        encoding=encoding,
+        created=created,
+    )
+
+
+def _read_bytes(path: Path):
+    try:
+        stat = path.stat()
+        if path.is_dir():
+            raise DocumentError(path, "read", "is a directory, not a file")
+        return path.read_bytes(), stat
+    except DocumentError:
+        raise
+    except FileNotFoundError:
+        raise DocumentError(path, "read", "file not found") from None
+    except PermissionError:
+        raise DocumentError(path, "read", "permission denied") from None
+    except OSError as exc:
+        raise DocumentError(path, "read", _one_line(f"cannot read file: {exc.strerror or exc}")) from None
+
+
+def _one_line(msg: str, limit: int = 200) -> str:
+    msg = " ".join(msg.split())
+    return msg if len(msg) <= limit else msg[: limit - 1] + "…"
+
+
+class _PdfProblem(Exception):
+    """A PDF we recognise as unusable; the message is shown as is."""
+
+
+# --------------------------------------------------------------------------
+# text files
+
+# Decoded text is rejected as binary when more than this share of its
+# characters are control characters, unassigned code points or private use.
+MAX_BAD_SHARE = 0.02
+_OK_CONTROLS = frozenset("\t\n\r\f\v\x1a")  # \x1a: DOS end-of-file, harmless
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode the bytes of a text file; return ``(text, encoding)``.
+
+    The order is fixed so the result never depends on a guess when a strict
+    decode works: BOM (UTF-8, UTF-16), UTF-16 without BOM recognised by its
+    NUL bytes, UTF-8, GB18030 (covers GBK/GB2312), then charset-normalizer.
+    A byte-order mark is consumed by the codec, so it never reaches the text.
+
+    Raises:
+        DocumentError: (with an empty path) when nothing decodes to text.
+    """
+    candidates: list[str] = []
+    if data.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        nul_even = data[0:4000:2].count(0)
+        nul_odd = data[1:4000:2].count(0)
+        half = min(len(data), 4000) // 2
+        if half and nul_odd > 0.3 * half and nul_even < 0.05 * half:
+            candidates.append("utf-16-le")
+        elif half and nul_even > 0.3 * half and nul_odd < 0.05 * half:
+            candidates.append("utf-16-be")
+        candidates += ["utf-8", "gb18030"]
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _looks_like_text(text):
+            return text, enc
+    best = _detect_with_charset_normalizer(data)
+    if best is not None:
+        return best
+    raise DocumentError("", "read", "cannot decode as text (not UTF-8, GB18030/GBK or UTF-16; binary file?)")
+
+
+def _detect_with_charset_normalizer(data: bytes) -> tuple[str, str] | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - declared dependency
+        return None
+    match = from_bytes(data[:200_000]).best()
+    if match is None or not match.encoding:
+        return None
+    try:
+        text = data.decode(match.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return (text, match.encoding) if _looks_like_text(text) else None
+
+
+def _looks_like_text(text: str) -> bool:
+    if not text or "\x00" in text:
+        return False
+    sample = text[:100_000]
+    bad = 0
+    for ch in set(sample):
+        cat = unicodedata.category(ch)
+        if (cat == "Cc" and ch not in _OK_CONTROLS) or cat in ("Cn", "Co", "Cs"):
+            bad += sample.count(ch)
+    return bad <= MAX_BAD_SHARE * len(sample)
+
+
+# --------------------------------------------------------------------------
+# PDF
+
+
+def _read_pdf(path: Path, data: bytes, engine: str) -> tuple[list[Page], date | None]:
+    head = data[:1024]
+    if b"%PDF-" not in head:
+        raise _PdfProblem("not a PDF (no %PDF- header)")
+    if b"%%EOF" not in data[-PDF_TAIL_BYTES:]:
+        raise _PdfProblem("truncated or corrupt PDF (no %%EOF at the end)")
+    pages_chars, created = PDF_ENGINES[engine](data)
+    pages = []
+    any_text = False
+    for number, chars in enumerate(pages_chars, start=1):
+        text = layout_chars(chars)
+        any_text = any_text or bool(text.strip())
+        pages.append(Page(number, text))
+    if not pages:
+        raise _PdfProblem("PDF has no pages")
+    if not any_text:
+        raise _PdfProblem("no text layer (scanned?)")
+    return pages, created
+
+
+RE_PDF_DATE = re.compile(r"(?:D:)?(\d{4})(\d{2})?(\d{2})?")
+
+
+def parse_pdf_date(value: object) -> date | None:
+    """``D:20180427190033+11'00'`` -> ``date(2018, 4, 27)``; None when unusable."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1", "replace")
+    if not isinstance(value, str):
+        return None
+    m = RE_PDF_DATE.match(value.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return None
+
+
+def _chars_pdfium(data: bytes) -> tuple[list[list[Char]], date | None]:
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        msg = str(exc)
+        if "password" in msg.lower():
+            raise _PdfProblem("encrypted PDF (password required)") from None
+        raise _PdfProblem(_one_line(f"corrupt PDF ({msg})")) from None
+    try:
+        created = parse_pdf_date(pdf.get_metadata_dict().get("CreationDate"))
+        pages: list[list[Char]] = []
+        rect = pdfium_c.FS_RECTF()
+        get_unicode = pdfium_c.FPDFText_GetUnicode
+        is_generated = pdfium_c.FPDFText_IsGenerated
+        loose_box = pdfium_c.FPDFText_GetLooseCharBox
+        rect_ref = ctypes.byref(rect)
+        for index in range(len(pdf)):
+            page = pdf[index]
+            height = page.get_height()
+            textpage = page.get_textpage()
+            tp = textpage.raw
+            chars: list[Char] = []
+            for i in range(pdfium_c.FPDFText_CountChars(tp)):
+                code = get_unicode(tp, i)
+                if code in (0, 0xFFFE, 0xFFFF, 0x0D, 0x0A) or is_generated(tp, i) == 1:
+                    continue
+                if not loose_box(tp, i, rect_ref):
+                    continue
+                text = chr(code) if code < 0x110000 else "\ufffd"
+                # loose box: left/right from the advance, top/bottom from the
+                # font; its height is the size as drawn (FPDFText_GetFontSize
+                # is the size before the text matrix scales it)
+                chars.append(Char(text, rect.left, rect.right, height - rect.top, height - rect.bottom,
+                                  rect.top - rect.bottom))
+            textpage.close()
+            page.close()
+            pages.append(chars)
+        return pages, created
+    finally:
+        pdf.close()
+
+
+def _chars_pdfplumber(data: bytes) -> tuple[list[list[Char]], date | None]:
+    import io
+
+    import pdfplumber
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    try:
+        pdf = pdfplumber.open(io.BytesIO(data))
+    except PDFPasswordIncorrect:
+        raise _PdfProblem("encrypted PDF (password required)") from None
+    except PDFSyntaxError as exc:
+        raise _PdfProblem(_one_line(f"corrupt PDF ({exc})")) from None
+    except Exception as exc:
+        if "password" in f"{type(exc).__name__} {exc}".lower():
+            raise _PdfProblem("encrypted PDF (password required)") from None
+        raise
+    with pdf:
+        created = parse_pdf_date(pdf.metadata.get("CreationDate"))
+        pages = []
+        for page in pdf.pages:
+            pages.append([
+                Char(c["text"], c["x0"], c["x1"], c["top"], c["bottom"], c.get("size") or (c["bottom"] - c["top"]))
+                for c in page.chars
+            ])
+            page.close()
+        return pages, created
+
+
+PDF_ENGINES: dict[str, Callable[[bytes], tuple[list[list[Char]], date | None]]] = {
+    "pdfium": _chars_pdfium,
+    "pdfplumber": _chars_pdfplumber,
+}
+
+
+# --------------------------------------------------------------------------
+# layout: chars -> text in reading order
+
+# Overprinted ("fake bold") glyphs are the same character drawn again within
+# this share of the font size; a genuinely repeated character (天天) sits a
+# whole advance away.
+DEDUPE_TOLERANCE = 0.2
+# Characters further apart than this (in font sizes) on a row are separate
+# segments; a gutter is wider than this.
+SEGMENT_GAP = 1.2
+# A gap wider than this (in font sizes) without a space glyph gets a space.
+SPACE_GAP = 0.45
+
+
+def dedupe_chars(chars: Iterable[Char]) -> list[Char]:
+    """Drop glyphs that repeat the same character at (almost) the same place."""
+    kept: list[Char] = []
+    seen: dict[tuple[str, int, int], list[Char]] = {}
+    for c in chars:
+        tol = max(0.5, DEDUPE_TOLERANCE * c.size)
+        kx, ky = int(c.x0 // tol), int(c.top // tol)
+        dup = False
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for o in seen.get((c.text, kx + dx, ky + dy), ()):
+                    if abs(o.x0 - c.x0) <= tol and abs(o.top - c.top) <= tol:
+                        dup = True
+                        break
+                if dup:
+                    break
+            if dup:
+                break
+        if not dup:
+            seen.setdefault((c.text, kx, ky), []).append(c)
+            kept.append(c)
+    return kept
+
+
+def layout_chars(chars: Sequence[Char]) -> str:
+    """Text of one page in reading order, lines separated by ``"\\n"``."""
+    chars = [c for c in dedupe_chars(chars) if c.text and c.size > 0]
+    if not any(not c.text.isspace() for c in chars):
+        return ""
+    lines = _layout_block([c for c in chars if not c.text.isspace()], [c for c in chars if c.text.isspace()], 0)
+    return "".join(line + "\n" for line in lines)
+
+
+def _median_size(chars: Sequence[Char]) -> float:
+    return statistics.median(c.size for c in chars) if chars else 10.0
+
+
+def _rows(chars: Sequence[Char]) -> list[list[Char]]:
+    """Group glyphs into rows by vertical position (top to bottom)."""
+    rows: list[list[Char]] = []
+    centre = -1e9
+    tol = 0.0
+    for c in sorted(chars, key=lambda c: (c.top + c.bottom) / 2):
+        mid = (c.top + c.bottom) / 2
+        if rows and abs(mid - centre) <= tol:
+            rows[-1].append(c)
+        else:
+            rows.append([c])
+            centre = mid
+            tol = 0.5 * max(c.size, 1.0)
+    for row in rows:
+        row.sort(key=lambda c: c.x0)
+    return rows
+
+
+def _segments(row: Sequence[Char], size: float) -> list[tuple[float, float]]:
+    segs: list[tuple[float, float]] = []
+    for c in row:
+        if segs and c.x0 - segs[-1][1] <= SEGMENT_GAP * size:
+            segs[-1] = (segs[-1][0], max(segs[-1][1], c.x1))
+        else:
+            segs.append((c.x0, c.x1))
+    return segs
+
+
+def _find_gutter(rows: list[list[Char]], size: float) -> tuple[float, float] | None:
+    """The widest vertical strip in the middle of the text that few rows cross.
+
+    Returns ``(left, right)`` x positions, or None for a single column.
+    """
+    all_segs = [s for row in rows for s in _segments(row, size)]
+    if len(all_segs) < 6:
+        return None
+    left = min(s[0] for s in all_segs)
+    right = max(s[1] for s in all_segs)
+    width = right - left
+    if width < 10 * size:
+        return None
+    bins = int(width) + 1
+    cover = [0] * (bins + 1)
+    for a, b in all_segs:  # difference array, then prefix sums
+        cover[int(a - left)] += 1
+        cover[int(b - left) + 1] -= 1
+    run = 0
+    for i in range(bins + 1):
+        run += cover[i]
+        cover[i] = run
+    lo, hi = int(0.2 * width), int(0.8 * width)
+    floor = min(cover[lo:hi])
+    # a gutter is crossed only by page-wide rows (headers, titles)
+    if floor > max(1, 0.15 * len(rows)):
+        return None
+    best: tuple[int, int] | None = None
+    i = lo
+    while i < hi:
+        if cover[i] == floor:
+            j = i
+            while j < hi and cover[j] == floor:
+                j += 1
+            if best is None or j - i > best[1] - best[0]:
+                best = (i, j)
+            i = j
+        else:
+            i += 1
+    if best is None or best[1] - best[0] < 0.5 * size:
+        return None
+    g0, g1 = left + best[0], left + best[1]
+    n_left = sum(1 for row in rows for c in row if c.x1 <= g0 + 1)
+    n_right = sum(1 for row in rows for c in row if c.x0 >= g1 - 1)
+    total = sum(len(row) for row in rows)
+    if n_left < 0.2 * total or n_right < 0.2 * total:
+        return None
+    return g0, g1
+
+
+def _row_text(row: Sequence[Char], spaces: Sequence[Char]) -> str:
+    """Glyphs of one line left to right, with a space where the PDF has one
+    or where the gap is wide enough to be one."""
+    if not row:
+        return ""
+    size = _median_size(row)
+    top = min(c.top for c in row)
+    bottom = max(c.bottom for c in row)
+    gaps = [s for s in spaces if top - 1 <= (s.top + s.bottom) / 2 <= bottom + 1]
+    out = [row[0].text]
+    prev = row[0]
+    for c in row[1:]:
+        gap = c.x0 - prev.x1
+        if gap > SPACE_GAP * size:
+            out.append(" ")
+        elif gap > 0.05 * size and any(prev.x1 - 1 <= (s.x0 + s.x1) / 2 <= c.x0 + 1 for s in gaps):
+            out.append(" ")
+        out.append(c.text)
+        prev = c
+    return "".join(out)
+
+
+def _layout_block(chars: list[Char], spaces: list[Char], depth: int) -> list[str]:
+    if not chars:
+        return []
+    size = _median_size(chars)
+    rows = _rows(chars)
+    gutter = _find_gutter(rows, size) if depth < 2 else None
+    if gutter is None:
+        return [_row_text(row, spaces) for row in rows]
+    g0, g1 = gutter
+    mid = (g0 + g1) / 2
+
+    def crosses(row: list[Char]) -> bool:
+        return any(a < g0 and b > g1 for a, b in _segments(row, size))
+
+    # Rows at the very top or bottom that stand apart from the body by a wide
+    # gap (running header, footer) are page-wide even if split in two parts.
+    pitch = statistics.median(
+        [rows[i + 1][0].top - rows[i][0].top for i in range(len(rows) - 1)] or [size]
+    )
+    wide = [crosses(r) for r in rows]
+    for i in range(min(3, len(rows) - 1)):
+        if rows[i + 1][0].top - max(c.bottom for c in rows[i]) > 1.5 * pitch:
+            for k in range(i + 1):
+                wide[k] = True
+    for i in range(len(rows) - 1, max(len(rows) - 4, 0), -1):
+        if min(c.top for c in rows[i]) - max(c.bottom for c in rows[i - 1]) > 1.5 * pitch:
+            for k in range(i, len(rows)):
+                wide[k] = True
+
+    lines: list[str] = []
+    band: list[Char] = []
+
+    def flush() -> None:
+        if band:
+            lines.extend(_layout_block([c for c in band if (c.x0 + c.x1) / 2 < mid], spaces, depth + 1))
+            lines.extend(_layout_block([c for c in band if (c.x0 + c.x1) / 2 >= mid], spaces, depth + 1))
+            band.clear()
+
+    for row, is_wide in zip(rows, wide):
+        if is_wide:
+            flush()
+            lines.append(_row_text(row, spaces))
+        else:
+            band.extend(row)
+    flush()
+    return lines
