@@ -130,15 +130,15 @@ def strip_lines(value: Any) -> Any:
     return value
 
 
-def load_rule_file(path: Path, allowed_keys: Iterable[str]) -> RuleFile:
+def load_rule_file(path: Path, allowed_keys: Iterable[str] | None) -> RuleFile:
     """Read one rule file; unknown keys, missing or duplicate ids are problems.
 
     Args:
         path: the YAML file.
         allowed_keys: the keys the extractor of this file understands, besides
-            ``COMMON_RULE_KEYS``.
+            ``COMMON_RULE_KEYS``; None skips the key check (to read examples only).
     """
-    allowed = frozenset(allowed_keys) | COMMON_RULE_KEYS
+    allowed = None if allowed_keys is None else frozenset(allowed_keys) | COMMON_RULE_KEYS
     out = RuleFile(path=str(path))
     doc, out.problems = read_yaml(path)
     out.raw = doc
@@ -188,7 +188,7 @@ def load_rule_file(path: Path, allowed_keys: Iterable[str]) -> RuleFile:
             continue
         seen[rule_id] = line
         for key in item:
-            if key != "__line__" and key not in allowed:
+            if allowed is not None and key != "__line__" and key not in allowed:
                 out.problems.append(RuleProblem(
                     str(path), line, rule_id,
                     f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"))
@@ -338,6 +338,11 @@ def check_counterexample(rule_ids: set[str], text: str, ref_date: str | None,
     if fired:
         return f"counterexample {text!r}: " + ", ".join(f"{m.text!r} by {m.rule}" for m in fired)
     return None
+
+
+def load_examples(rules_dir: Path) -> list[RuleFile]:
+    """Every rule file in ``rules_dir`` read for its examples (keys are checked by the extractors)."""
+    return [load_rule_file(path, None) for path in sorted(Path(rules_dir).glob("*.yaml"))]
 
 
 def run_examples(files: Sequence[RuleFile], extract: ExtractFn) -> list[RuleProblem]:

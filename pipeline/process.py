@@ -1,0 +1,201 @@
+"""Where the stages are wired: read -> clean -> segment -> extract -> rows.
+
+This is the one file that shows what runs on a document. Resources (rules,
+user dictionary, NER model) are loaded once per process by ``load_resources``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import dates, orgs, quantities
+from .clean import clean_document
+from .errors import RuleError
+from .read import read_document
+from .records import Analysis, CleanText, Document, Entity, Mention, Sentence
+from .segment import split_sentences, tokenize
+from .settings import Settings, parse_ref_date
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Everything loaded once per worker: compiled rules, dictionary, NER model."""
+
+    rules_dir: Path
+    dictionary: Path
+    quantity_rules: Any
+    date_rules: Any
+    org_rules: Any
+    ner: Any | None  # ner.NerModel, or None when the model is switched off
+
+
+@lru_cache(maxsize=4)
+def load_resources(rules_dir: Path, use_ner: bool = True) -> Resources:
+    """Load and validate every rule file; all problems of all files at once.
+
+    Raises:
+        RuleError: listing every problem as ``path:line: rule ID: message``.
+    """
+    rules_dir = Path(rules_dir)
+    problems = []
+    loaded = {}
+    for name, loader in (("quantity_rules", quantities.load_quantity_rules),
+                         ("date_rules", dates.load_date_rules),
+                         ("org_rules", orgs.load_org_rules)):
+        try:
+            loaded[name] = loader(rules_dir)
+        except RuleError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise RuleError(problems)
+    ner_model = None
+    if use_ner:
+        from .ner import load_ner_model
+
+        ner_model = load_ner_model()
+    return Resources(rules_dir=rules_dir, dictionary=rules_dir / "dictionary.txt", ner=ner_model, **loaded)
+
+
+def analyze(text: str, ref_date: date, resources: Resources) -> Analysis:
+    """Segment clean text into sentences and jieba tokens."""
+    return Analysis(text=text, sentences=split_sentences(text),
+                    tokens=tokenize(text, resources.dictionary), ref_date=ref_date)
+
+
+def find_entities(analysis: Analysis, resources: Resources) -> list[Entity]:
+    if resources.ner is None:
+        return []
+    return resources.ner.find_entities(analysis.text, analysis.sentences)
+
+
+def extract_mentions(analysis: Analysis, resources: Resources) -> list[Mention]:
+    """All mentions of all kinds, in text order.
+
+    A quantity that overlaps a date is dropped: ``2018 年`` and ``前11个月``
+    belong to the date, and the date rules never take durations such as ``40 年``.
+    """
+    found_dates = dates.extract_dates(analysis, resources.date_rules)
+    found_quantities = quantities.extract_quantities(analysis, resources.quantity_rules)
+    found_orgs = orgs.extract_orgs(analysis, resources.org_rules, find_entities(analysis, resources))
+    kept = [q for q in found_quantities if not _overlaps_any(q, found_dates)]
+    mentions = kept + found_dates + found_orgs
+    mentions.sort(key=lambda m: (m.start, m.end, m.kind))
+    return mentions
+
+
+def _overlaps_any(m: Mention, others: Sequence[Mention]) -> bool:
+    return any(o.start < m.end and m.start < o.end for o in others)
+
+
+# -- rows ------------------------------------------------------------------------------
+
+
+def mention_id(content_sha256: str, kind: str, start: int, end: int) -> str:
+    """Stable for the same document content, kind and span; starts with a letter for Excel."""
+    digest = hashlib.sha1(f"{content_sha256}:{kind}:{start}:{end}".encode()).hexdigest()
+    return "m" + digest[:15]
+
+
+def mention_rows(mentions: Sequence[Mention], clean: CleanText, sentences: Sequence[Sentence],
+                 doc_id: str, content_sha256: str) -> list[dict[str, Any]]:
+    """One dict per mention with the ``mentions.csv`` columns (numbers as floats)."""
+    rows = []
+    starts = [s.start for s in sentences]
+    from bisect import bisect_right
+
+    for m in mentions:
+        index = bisect_right(starts, m.start) - 1
+        sentence = sentences[index] if index >= 0 and sentences[index].end >= m.end else None
+        if sentence is None:  # a mention across a sentence end: show its own text
+            sentence = Sentence(m.start, m.end, m.text)
+        context = (clean.text[sentence.start:m.start] + "【" + m.text + "】"
+                   + clean.text[m.end:sentence.end])
+        rows.append({
+            "mention_id": mention_id(content_sha256, m.kind, m.start, m.end),
+            "doc_id": doc_id,
+            "kind": m.kind,
+            "text": m.text,
+            "start": m.start,
+            "end": m.end,
+            "page": clean.page_at(m.start),
+            "sentence": index + 1,
+            "context": context,
+            "number": _float(m.number),
+            "multiplier": _float(m.multiplier),
+            "value": _float(m.value),
+            "unit": m.unit,
+            "quantity_kind": m.quantity_kind,
+            "qualifier": m.qualifier,
+            "value_max": _float(m.value_max),
+            "change": m.change,
+            "date_start": m.date_start,
+            "date_end": m.date_end,
+            "granularity": m.granularity,
+            "relative": "" if m.relative is None else ("true" if m.relative else "false"),
+            "org_type": m.org_type,
+            "rule": m.rule,
+            "review_status": "",
+            "review_value": "",
+            "review_note": "",
+        })
+    return rows
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+# -- one text, one document ------------------------------------------------------------
+
+
+def extract_text_mentions(text: str, ref_date: date | str | None, resources: Resources
+                          ) -> tuple[CleanText, Analysis, list[Mention], str]:
+    """Clean and extract one string; the reference date is inferred when not given."""
+    from .clean import clean_text
+
+    clean = clean_text(text)
+    given = parse_ref_date(ref_date)
+    if given is not None:
+        ref, source = given, "given"
+    else:
+        ref, source = dates.infer_ref_date(clean.text)
+    analysis = analyze(clean.text, ref, resources)
+    return clean, analysis, extract_mentions(analysis, resources), source
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """What a worker sends back for one document: its row and its mention rows."""
+
+    document: dict[str, Any]
+    mentions: list[dict[str, Any]]
+    clean_text: str | None
+
+
+def document_row(path: str, doc_id: str, **fields: Any) -> dict[str, Any]:
+    row = {"doc_id": doc_id, "path": path, "sha256": "", "format": "", "pages": None,
+           "chars": None, "ref_date": "", "ref_date_source": "", "status": "ok", "error": ""}
+    row.update(fields)
+    return row
+
+
+def process_document(path: Path, doc_id: str, settings: Settings, resources: Resources) -> DocumentResult:
+    """Read, clean and extract one file. Raises ``DocumentError`` for bad input."""
+    doc: Document = read_document(path, doc_id)
+    clean = clean_document(doc)
+    if settings.ref_date is not None:
+        ref, source = settings.ref_date, "cli"
+    else:
+        ref, source = dates.infer_ref_date(clean.text, created=doc.created, mtime=doc.mtime)
+    analysis = analyze(clean.text, ref, resources)
+    mentions = extract_mentions(analysis, resources)
+    row = document_row(str(path), doc_id, sha256=doc.sha256, format=doc.format, pages=len(doc.pages),
+                       chars=len(clean.text), ref_date=ref.isoformat(), ref_date_source=source)
+    return DocumentResult(row, mention_rows(mentions, clean, analysis.sentences, doc_id, doc.sha256),
+                          clean.text)

@@ -1,0 +1,65 @@
+"""Clean text -> sentences and tokens, each with offsets into the clean text.
+
+Tokens come from jieba's dictionary and semantics with ``rules/dictionary.txt``
+as the user dictionary. The engine is rjieba (jieba-rs), which gives the same
+tokens as ``jieba.tokenize`` about 20x faster; ``tests/test_segment.py`` checks
+that the two agree on the corpus. ``tokenize`` is the one place to change it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import regex
+
+from .records import Sentence, Token
+
+# A sentence ends after 。！？ (not ；, which only separates clauses) with any closing quotes/brackets, or
+# at a paragraph break. Spaces and newlines after the end belong to no sentence.
+RE_SENTENCE = regex.compile(r"[^\n。！？!?]*(?:[。！？!?]+[”’」』）)\"']*|\n|$)")
+
+
+def split_sentences(text: str) -> tuple[Sentence, ...]:
+    """Split clean text into sentences, with leading/trailing white space trimmed off."""
+    out: list[Sentence] = []
+    for m in RE_SENTENCE.finditer(text):
+        start, end = m.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            out.append(Sentence(start, end, text[start:end]))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def load_segmenter(dictionary: Path | None):
+    """An rjieba segmenter with the user dictionary applied (once per process)."""
+    import rjieba
+
+    seg = rjieba.Jieba()
+    if dictionary is not None and dictionary.exists():
+        for word, freq, tag in read_user_dictionary(dictionary):
+            seg.add_word(word, freq, tag)
+    return seg
+
+
+def read_user_dictionary(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """Entries of a jieba user dictionary: ``word [freq] [tag]`` per line."""
+    entries = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+        entries.append((parts[0], freq, tag))
+    return entries
+
+
+def tokenize(text: str, dictionary: Path | None = None) -> tuple[Token, ...]:
+    """jieba tokens (HMM on) of ``text`` with their offsets."""
+    seg = load_segmenter(dictionary)
+    return tuple(Token(start, end, word) for word, start, end in seg.tokenize(text, "default", True))

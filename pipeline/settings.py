@@ -1,0 +1,66 @@
+"""One Settings dataclass: every default of a run and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from . import __version__
+
+ENGINES = ("local", "dask")
+#: Files a folder is searched for; a file named on the command line is read whatever its name.
+TEXT_SUFFIXES = (".txt", ".md")
+PDF_SUFFIXES = (".pdf",)
+
+
+def default_rules_dir() -> Path:
+    """``./rules`` when run from a checkout, else the rules beside the package."""
+    here = Path.cwd() / "rules"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def parse_ref_date(value: date | str | None) -> date | None:
+    """A reference date from a ``date`` or an ISO ``YYYY-MM-DD`` string.
+
+    Raises:
+        ValueError: naming the bad value and the expected form.
+    """
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"bad reference date {value!r} (expected YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know; invalid values raise ``ValueError``."""
+
+    out_dir: Path = Path("outputs")
+    rules_dir: Path = field(default_factory=default_rules_dir)
+    ref_date: date | None = None
+    workers: int = 1
+    engine: str = "local"
+    scheduler: str | None = None  # dask scheduler address; None starts a LocalCluster
+    use_ner: bool = True
+    debug: bool = False
+    version: str = __version__
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_dir", Path(self.out_dir))
+        object.__setattr__(self, "rules_dir", Path(self.rules_dir))
+        object.__setattr__(self, "ref_date", parse_ref_date(self.ref_date))
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be a whole number ≥ 1, not {self.workers!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r} (allowed: {', '.join(ENGINES)})")
+        if not self.rules_dir.is_dir():
+            raise ValueError(f"rules folder not found: {self.rules_dir}")
+
+    @property
+    def dictionary(self) -> Path:
+        return self.rules_dir / "dictionary.txt"
