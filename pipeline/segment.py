@@ -59,7 +59,23 @@ def read_user_dictionary(path: Path) -> list[tuple[str, int | None, str | None]]
     return entries
 
 
+# jieba hands runs of letters and digits that are not words to its HMM module,
+# which splits them on this pattern (2026-01-22 -> 2026 - 01 - 22); rjieba keeps
+# them whole, so split them the same way to get jieba's tokens.
+RE_JIEBA_ALNUM = regex.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
+RE_HAN = regex.compile(r"[\u4E00-\u9FD5]")
+
+
 def tokenize(text: str, dictionary: Path | None = None) -> tuple[Token, ...]:
     """jieba tokens (HMM on) of ``text`` with their offsets."""
     seg = load_segmenter(dictionary)
-    return tuple(Token(start, end, word) for word, start, end in seg.tokenize(text, "default", True))
+    out: list[Token] = []
+    for word, start, end in seg.tokenize(text, "default", True):
+        if end - start > 1 and not RE_HAN.search(word) and not word.isspace():
+            for piece in RE_JIEBA_ALNUM.split(word):
+                if piece:
+                    out.append(Token(start, start + len(piece), piece))
+                    start += len(piece)
+        else:
+            out.append(Token(start, end, word))
+    return tuple(out)
