@@ -49,7 +49,7 @@ def mentions_frame(rows: Iterable[dict]) -> pd.DataFrame:
     for col in INT_COLUMNS:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     text_cols = [c for c in MENTION_COLUMNS if c not in NUMBER_COLUMNS + INT_COLUMNS]
-    frame[text_cols] = frame[text_cols].fillna("").astype(str)
+    frame[text_cols] = frame[text_cols].astype(object).fillna("").astype(str)
     return frame
 
 
@@ -58,7 +58,7 @@ def documents_frame(rows: Iterable[dict]) -> pd.DataFrame:
     for col in ("pages", "chars"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("Int64")
     text_cols = [c for c in DOCUMENT_COLUMNS if c not in ("pages", "chars")]
-    frame[text_cols] = frame[text_cols].fillna("").astype(str)
+    frame[text_cols] = frame[text_cols].astype(object).fillna("").astype(str)
     return frame
 
 
