@@ -1,0 +1,389 @@
+"""Train and evaluate the organization NER model (never run in CI or tests).
+
+Data: MSRA NER (char BIO; PER/ORG/LOC) and CLUENER2020 (JSONL char spans)
+from ``../shared/data/ner``; see each ``SOURCE.md``.  Label mapping:
+
+* MSRA: ``PER``, ``ORG``, ``LOC`` as they are.
+* CLUENER: ``company``, ``government``, ``organization`` -> ``ORG``; ``name`` -> ``PER``;
+  ``address`` -> ``LOC``; ``scene`` (sights, parks: often LOC in MSRA style) is
+  marked *missing* so the model is not taught that such places are ``O``;
+  ``position``, ``book``, ``game``, ``movie`` -> ``O`` (MSRA does not tag them either).
+
+Long sentences are cut after 。！？； (never inside an entity) so training and
+inference both see sentence-sized docs.  A fixed-seed random 3,000 MSRA train
+sentences plus 500 CLUENER train sentences are held out as dev (used to pick the
+best checkpoint); MSRA test and CLUENER dev are only used by ``main_eval``.
+
+Entry points for the CLI (``zhextract train-ner`` / ``zhextract eval-ner``):
+``main_train(...)`` and ``main_eval(...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import os
+import random
+import re
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "ner"
+DEFAULT_CONFIG = Path(__file__).parent / "models" / "org_ner.cfg"
+DEFAULT_WORK_DIR = Path(__file__).resolve().parents[1] / "ner-work"
+DEFAULT_OUTPUT = Path(__file__).parent / "models" / "org_ner"
+
+CLUENER_MAP = {
+    "company": "ORG",
+    "government": "ORG",
+    "organization": "ORG",
+    "name": "PER",
+    "address": "LOC",
+    "scene": None,  # missing: neither entity nor O
+}
+SEED = 2018
+DEV_MSRA = 3000
+DEV_CLUENER = 500
+RE_SENT_END = re.compile(r"[。！？；!?;]")
+# Keep generated chunks below this length (chars) when a sentence has no end mark.
+MAX_TRAIN_CHARS = 300
+
+
+@dataclass(frozen=True)
+class GoldSentence:
+    """A sentence with gold spans ``(start, end, label)``; label None = missing."""
+
+    text: str
+    spans: tuple[tuple[int, int, str | None], ...]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_msra(path: Path) -> list[GoldSentence]:
+    """Read MSRA char-per-line BIO (plain or .xz); empty tags count as ``O``."""
+    opener = lzma.open if str(path).endswith(".xz") else open
+    out: list[GoldSentence] = []
+    chars: list[str] = []
+    tags: list[str] = []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip():
+                if chars:
+                    out.append(_from_bio(chars, tags))
+                    chars, tags = [], []
+                continue
+            ch, _, tag = line.partition("\t")
+            chars.append(ch[:1] if ch else " ")
+            tags.append(tag.strip() or "O")
+    if chars:
+        out.append(_from_bio(chars, tags))
+    return out
+
+
+def _from_bio(chars: list[str], tags: list[str]) -> GoldSentence:
+    spans: list[tuple[int, int, str | None]] = []
+    start, label = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        if tag.startswith("I-") and start >= 0 and tag[2:] == label:
+            continue
+        if start >= 0:
+            spans.append((start, i, label))
+            start = -1
+        if tag.startswith(("B-", "I-")):
+            start, label = i, tag[2:]
+    return GoldSentence("".join(chars), tuple(spans))
+
+
+def read_cluener(path: Path, label_map: dict[str, str | None] | None = None) -> list[GoldSentence]:
+    """Read CLUENER JSONL (inclusive ``[start, end]`` offsets), mapping labels.
+
+    Labels absent from ``label_map`` are dropped (they become ``O``); labels
+    mapped to ``None`` become *missing* spans.
+    """
+    label_map = CLUENER_MAP if label_map is None else label_map
+    out: list[GoldSentence] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            spans: list[tuple[int, int, str | None]] = []
+            for lab, mentions in (rec.get("label") or {}).items():
+                if lab not in label_map:
+                    continue
+                for offsets in mentions.values():
+                    for s, e in offsets:
+                        spans.append((s, e + 1, label_map[lab]))
+            out.append(GoldSentence(rec["text"], tuple(_drop_overlaps(spans))))
+    return out
+
+
+def _drop_overlaps(
+    spans: Iterable[tuple[int, int, str | None]],
+) -> list[tuple[int, int, str | None]]:
+    """Keep the longest of overlapping spans (entities first, then missing)."""
+    keep: list[tuple[int, int, str | None]] = []
+    for s, e, lab in sorted(spans, key=lambda x: (x[2] is None, -(x[1] - x[0]), x[0])):
+        if all(e <= ks or s >= ke for ks, ke, _ in keep):
+            keep.append((s, e, lab))
+    return sorted(keep)
+
+
+def split_sentence(sent: GoldSentence, max_chars: int = MAX_TRAIN_CHARS) -> list[GoldSentence]:
+    """Cut after sentence-final marks that are not inside a span."""
+    inside = bytearray(len(sent.text) + 1)
+    for s, e, _ in sent.spans:
+        for i in range(s, e):
+            inside[i] = 1
+    cuts = [m.end() for m in RE_SENT_END.finditer(sent.text) if not inside[m.start()]]
+    bounds = [0, *[c for c in cuts if c < len(sent.text)], len(sent.text)]
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if b <= a:
+            continue
+        spans = tuple((s - a, e - a, lab) for s, e, lab in sent.spans if s >= a and e <= b)
+        out.append(GoldSentence(sent.text[a:b], spans))
+    return out
+
+
+def sentence_chunks(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """``(start, end)`` pieces of ``text`` cut after end marks, at most ``max_chars`` long."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    cuts = [m.end() for m in RE_SENT_END.finditer(text)] + [len(text)]
+    for c in cuts:
+        while c - start > max_chars:
+            out.append((start, start + max_chars))
+            start += max_chars
+        if c > start:
+            out.append((start, c))
+            start = c
+    return out
+
+
+# ---------------------------------------------------------------- DocBins
+
+
+def to_docbin(nlp, sentences: Iterable[GoldSentence]):  # type: ignore[no-untyped-def]
+    """Build a spaCy DocBin of char-token docs with entities (missing spans kept missing)."""
+    from spacy.tokens import DocBin
+
+    db = DocBin(store_user_data=False)
+    skipped = 0
+    for sent in sentences:
+        doc = nlp.make_doc(sent.text)
+        ents, missing = [], []
+        for s, e, lab in sent.spans:
+            span = doc.char_span(s, e, label=lab or "", alignment_mode="strict")
+            if span is None:
+                skipped += 1
+                continue
+            (missing if lab is None else ents).append(span)
+        doc.set_ents(ents, missing=missing, default="outside")
+        db.add(doc)
+    if skipped:
+        print(f"  {skipped} gold spans not on token boundaries, skipped")
+    return db
+
+
+def prepare_data(data_dir: Path = DEFAULT_DATA_DIR, work_dir: Path = DEFAULT_WORK_DIR) -> dict[str, Path]:
+    """Convert MSRA train + CLUENER train to ``train.spacy`` / ``dev.spacy`` in ``work_dir``.
+
+    Returns the paths written.  Deterministic (seed ``SEED``).
+    """
+    import spacy
+
+    from .ner import register_components
+
+    register_components()
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "zhextract.char_bigram_tokenizer.v1"}}})
+    rng = random.Random(SEED)
+    msra = read_msra(data_dir / "msra" / "msra_train_bio.xz")
+    clue = read_cluener(data_dir / "cluener" / "train.json")
+    msra_idx = list(range(len(msra)))
+    rng.shuffle(msra_idx)
+    clue_idx = list(range(len(clue)))
+    rng.shuffle(clue_idx)
+    dev_m = set(msra_idx[:DEV_MSRA])
+    dev_c = set(clue_idx[:DEV_CLUENER])
+    train = [p for i, s in enumerate(msra) if i not in dev_m for p in split_sentence(s)]
+    train += [p for i, s in enumerate(clue) if i not in dev_c for p in split_sentence(s)]
+    dev = [p for i in sorted(dev_m) for p in split_sentence(msra[i])]
+    dev += [p for i in sorted(dev_c) for p in split_sentence(clue[i])]
+    rng.shuffle(train)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"train": work_dir / "train.spacy", "dev": work_dir / "dev.spacy"}
+    for name, sents in (("train", train), ("dev", dev)):
+        print(f"{name}: {len(sents)} docs, {sum(len(s.text) for s in sents)} chars")
+        to_docbin(nlp, sents).to_disk(paths[name])
+    return paths
+
+
+# ---------------------------------------------------------------- training
+
+
+def main_train(
+    data_dir: Path = DEFAULT_DATA_DIR,
+    config: Path = DEFAULT_CONFIG,
+    work_dir: Path = DEFAULT_WORK_DIR,
+    output: Path = DEFAULT_OUTPUT,
+    max_steps: int | None = None,
+    threads: int = 1,
+) -> Path:
+    """Train the NER model and install the best checkpoint at ``output``.
+
+    Args:
+        data_dir: folder with ``msra/`` and ``cluener/`` (see the module docstring).
+        config: spaCy config (fixed seed ``[system] seed``).
+        work_dir: scratch folder for DocBins and checkpoints (git-ignored ``ner-work/``).
+        output: where the shipped model goes (``pipeline/models/org_ner``); the
+            model card in that folder is kept.
+        max_steps: override ``[training] max_steps`` (the run's time cap).
+        threads: BLAS/OpenMP threads (1 keeps the machine usable).
+
+    Returns:
+        The output folder.
+    """
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    from spacy.cli.train import train
+
+    from .ner import register_components
+
+    register_components()
+    paths = {"train": work_dir / "train.spacy", "dev": work_dir / "dev.spacy"}
+    if not all(p.exists() for p in paths.values()):
+        paths = prepare_data(data_dir, work_dir)
+    overrides: dict[str, object] = {"paths.train": str(paths["train"]), "paths.dev": str(paths["dev"])}
+    if max_steps is not None:
+        overrides["training.max_steps"] = max_steps
+    t0 = time.time()
+    train(config, work_dir / "out", use_gpu=-1, overrides=overrides)
+    print(f"training took {time.time() - t0:.0f} s")
+    install_model(work_dir / "out" / "model-best", output)
+    return output
+
+
+def install_model(src: Path, output: Path) -> None:
+    """Copy a trained spaCy pipeline to ``output`` without optimizer state, keeping MODEL_CARD.md."""
+    import spacy
+
+    from .ner import register_components
+
+    register_components()
+    nlp = spacy.load(src)
+    card = output / "MODEL_CARD.md"
+    card_text = card.read_text(encoding="utf-8") if card.exists() else None
+    if output.exists():
+        shutil.rmtree(output)
+    nlp.to_disk(output)
+    if card_text is not None:
+        card.write_text(card_text, encoding="utf-8")
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Scores:
+    """Span counts per label; exact character-offset match."""
+
+    tp: Counter
+    fp: Counter
+    fn: Counter
+
+    def prf(self, label: str | None = None) -> tuple[float, float, float]:
+        if label is None:
+            tp, fp, fn = sum(self.tp.values()), sum(self.fp.values()), sum(self.fn.values())
+        else:
+            tp, fp, fn = self.tp[label], self.fp[label], self.fn[label]
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+    def table(self, labels: Sequence[str] = ("ORG", "PER", "LOC")) -> str:
+        rows = [f"{'label':<6} {'P':>6} {'R':>6} {'F':>6} {'gold':>6}"]
+        for lab in [*labels, None]:
+            p, r, f = self.prf(lab)
+            gold = (self.tp[lab] + self.fn[lab]) if lab else sum(self.tp.values()) + sum(self.fn.values())
+            rows.append(f"{lab or 'all':<6} {p:6.3f} {r:6.3f} {f:6.3f} {gold:6d}")
+        return "\n".join(rows)
+
+
+def score_spans(
+    gold: Sequence[Iterable[tuple[int, int, str | None]]],
+    pred: Sequence[Iterable[tuple[int, int, str]]],
+) -> Scores:
+    """Compare gold and predicted spans sentence by sentence (missing gold spans ignored)."""
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for g, p in zip(gold, pred, strict=True):
+        gset = {(s, e, lab) for s, e, lab in g if lab}
+        miss = [(s, e) for s, e, lab in g if lab is None]
+        for s, e, lab in set(p):
+            if (s, e, lab) in gset:
+                tp[lab] += 1
+            elif not any(s < me and e > ms for ms, me in miss):
+                fp[lab] += 1
+        for s, e, lab in gset:
+            if (s, e, lab) not in set(p):
+                fn[lab] += 1
+    return Scores(tp, fp, fn)
+
+
+def evaluate(model, sentences: Sequence[GoldSentence], cue_filter: bool = False) -> tuple[Scores, float]:  # type: ignore[no-untyped-def]
+    """Run ``model.find_entities`` on each gold sentence; return scores and chars/s."""
+    from .records import Sentence
+
+    t0 = time.perf_counter()
+    preds = []
+    for sent in sentences:
+        sents = None
+        if cue_filter:
+            from .orgs import has_org_cue
+
+            sents = [Sentence(a, b, sent.text[a:b]) for a, b in sentence_chunks(sent.text, 10**9)]
+            sents = [s for s in sents if has_org_cue(s.text)]
+        ents = model.find_entities(sent.text, sents)
+        preds.append([(e.start, e.end, e.label) for e in ents])
+    dt = time.perf_counter() - t0
+    chars = sum(len(s.text) for s in sentences)
+    return score_spans([s.spans for s in sentences], preds), chars / dt if dt else 0.0
+
+
+def main_eval(
+    data_dir: Path = DEFAULT_DATA_DIR,
+    model_path: Path | None = None,
+    limit: int | None = None,
+) -> dict[str, Scores]:
+    """Print P/R/F per label of a model on MSRA test and CLUENER dev.
+
+    Args:
+        data_dir: folder with ``msra/`` and ``cluener/``.
+        model_path: a trained model folder; the shipped model when None.
+        limit: evaluate only the first ``limit`` sentences of each set.
+
+    Returns:
+        ``{"msra_test": Scores, "cluener_dev": Scores}``.
+    """
+    from .ner import load_ner_model
+
+    model = load_ner_model(model_path)
+    out = {}
+    sets = {
+        "msra_test": read_msra(data_dir / "msra" / "msra_test_bio"),
+        "cluener_dev": read_cluener(data_dir / "cluener" / "dev.json"),
+    }
+    for name, sents in sets.items():
+        sents = sents[:limit] if limit else sents
+        scores, cps = evaluate(model, sents)
+        print(f"== {name} ({len(sents)} sentences, {cps:,.0f} chars/s)")
+        print(scores.table())
+        out[name] = scores
+    return out
