@@ -1,0 +1,71 @@
+"""Documents mapped over a Dask cluster (``zhextract run --engine dask``).
+
+Optional: needs ``pip install .[dask]``. Without ``--scheduler`` a LocalCluster
+with ``--workers`` single-threaded worker processes is started for the run;
+with one, the documents go to that cluster (its workers must see the same
+paths and have zhextract installed). Each worker loads the rules, dictionary
+and model once, through a worker plugin; a document that fails, or a worker
+that dies on it, comes back as an error row. Results are yielded in job order,
+so the tables are identical to a local run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from .errors import ZhextractError
+from .process import DocumentResult, document_row, load_resources
+
+if TYPE_CHECKING:
+    from .batch import Job
+    from .settings import Settings
+
+
+def _worker_plugin(settings: Settings):
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class LoadResources(WorkerPlugin):
+        """Load the resources once when a worker starts (and on workers that join later)."""
+
+        name = "zhextract-resources"
+
+        def __init__(self, settings: Settings) -> None:
+            self.settings = settings
+
+        def setup(self, worker) -> None:
+            load_resources(self.settings.rules_dir, self.settings.use_ner)
+
+    return LoadResources(settings)
+
+
+def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentResult]:
+    """Process ``jobs`` on a Dask cluster; results in the order of ``jobs``."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ZhextractError("the dask engine needs the optional extra: pip install '.[dask]'") from None
+    from .batch import process_job
+
+    cluster = None
+    if settings.scheduler:
+        client = Client(settings.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    try:
+        client.register_plugin(_worker_plugin(settings))
+        futures = client.map(process_job, list(jobs), settings=settings, pure=False)
+        for job, future in zip(jobs, futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # the worker died or the task was lost
+                message = f"dask worker failed: {type(exc).__name__}: {exc}".splitlines()[0]
+                yield DocumentResult(document_row(job.path, job.doc_id, status="error", error=message), [], None)
+            finally:
+                future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
