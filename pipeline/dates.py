@@ -1,0 +1,521 @@
+"""Dates: clean text (``records.Analysis``) -> DATE ``records.Mention`` records.
+
+Every time expression is resolved to an inclusive ISO interval
+``date_start..date_end`` with a ``granularity`` (day, month, quarter, half,
+year, span) and a ``relative`` flag (True when the interval depends on
+anything but the words of the mention: the reference date, the year of the
+sentence, or the year the report speaks of). The patterns are data, in
+``rules/dates.yaml``; each rule names one of the resolvers of this module.
+
+Which year a mention is in, when the mention does not write it:
+
+* A written year (2018 年, 二〇二三年度, 18年10月) is that year.
+* 今年/本年, 去年, 前年, 明年, 后年 count from the **reference date**'s year.
+* A year-less month, day, quarter, half or span (9月末, 8月18日, 上半年,
+  前三季度, 1-9月) takes the year written or named earlier **in the same
+  sentence** (``2023年1-9月……其中9月``), else the reference year.
+* 全年, 本年度, 年初, 年末, 年底, 上年 (and 上年末) speak of **the year the
+  report speaks of**: the year of the most recent earlier mention in the text
+  that names a whole year (2021年, 2021年度, 今年), skipping years that follow a
+  comparison word (比2020年, 较2019年, 高于2019年); else the reference year.
+  So in the 2021 statistical communiqué published in February 2022 (title
+  "2021年国民经济和社会发展统计公报"), 全年 is 2021 and 上年 is 2020.
+* 去年同期 / 上年同期 is the period named just before it in the same
+  sentence, one year earlier (上半年……比去年同期 -> the first half of the
+  previous year); with nothing before it, the year before the report's year.
+
+Conventions for parts: 年初 is January and 年末/年底 December (granularity
+month), 季度末 the quarter's last month, 月末/月底 the month's last day and 月初
+its first day (granularity day), 上旬/中旬/下旬 days 1-10, 11-20 and 21-end
+(span). Spans end where the text says (前三季度 ends on 30 September); only
+``…以来`` runs to the reference date.
+
+The reference date of a document comes from ``infer_ref_date`` unless given:
+a 发布时间/发布日期 line, else a dateline (a line that is only a full date) in
+the first or last lines, else the PDF creation date, else 31 December of the
+latest year the text mentions that is not in the future, else the file's
+modification date, else today.
+
+Speed: one combined regex pass over the text (rules are alternatives in file
+order, so the first rule in the file wins at a position), then plain Python on
+the matches only.
+"""
+
+from __future__ import annotations
+
+import calendar
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import regex
+
+from .errors import RuleProblem
+from .numerals import DIGITS, parse_int
+from .records import Analysis, Mention
+from .rules import compile_pattern, load_rule_file, raise_problems
+
+#: Keys a rule of rules/dates.yaml may have besides id, description, examples.
+RULE_KEYS = frozenset({"pattern", "resolve"})
+
+#: Relative year words: offset in years from the reference year.
+REL_YEARS: dict[str, int] = {"今年": 0, "本年": 0, "去年": -1, "前年": -2, "明年": 1, "后年": 2, "後年": 2}
+#: Relative year words that count from the year the report speaks of.
+REPORT_REL_YEARS: dict[str, int] = {"上年": -1, "上一年": -1}
+REL_DAYS: dict[str, int] = {"大前天": -3, "前天": -2, "昨日": -1, "昨天": -1, "今日": 0, "今天": 0,
+                            "明日": 1, "明天": 1, "后天": 2, "後天": 2, "大后天": 3}
+REL_MONTHS: dict[str, int] = {"本月": 0, "上月": -1, "上个月": -1, "上個月": -1,
+                              "下月": 1, "下个月": 1, "下個月": 1}
+
+# Words before a year that make it a comparison, not the year the report speaks of.
+_COMPARISON_TAIL = ("比", "较", "較", "于", "於", "与", "與", "同", "对", "對", "和")
+# A rough sentence end, used only when the Analysis carries no sentences.
+_RE_SENTENCE_END = regex.compile(r"[。！？!?\n]+")
+
+
+# -- rules ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DateRule:
+    id: str
+    resolve: str
+    pattern: regex.Pattern
+
+
+@dataclass(frozen=True)
+class DateRules:
+    """The compiled date rules: one pattern per rule and their combination.
+
+    Picklable: the patterns are compiled ``regex`` objects, which pickle with
+    their named lists; worker processes can also rebuild it with
+    ``load_date_rules`` (a few milliseconds).
+    """
+
+    rules: tuple[DateRule, ...]
+    combined: regex.Pattern = field(repr=False)
+    group_names: tuple[str, ...] = field(repr=False, default=())
+
+    def by_id(self, rule_id: str) -> DateRule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def load_date_rules(rules_dir: Path) -> DateRules:
+    """Read and compile ``rules_dir/dates.yaml``.
+
+    Raises:
+        RuleError: every problem of the file at once.
+    """
+    path = Path(rules_dir) / "dates.yaml"
+    rule_file = load_rule_file(path, RULE_KEYS)
+    problems = list(rule_file.problems)
+    for word in rule_file.lists.get("rel_years", []):
+        if word not in REL_YEARS and word not in REPORT_REL_YEARS:
+            problems.append(RuleProblem(str(path), 1, "", f"list rel_years: word {word!r} has no offset in "
+                                        "pipeline/dates.py (known: "
+                                        + ", ".join(sorted({**REL_YEARS, **REPORT_REL_YEARS})) + ")"))
+    compiled: list[DateRule] = []
+    sources: list[str] = []
+    for rule in rule_file.rules:
+        resolve = rule.data.get("resolve")
+        if resolve not in RESOLVERS:
+            problems.append(rule.where(f"unknown resolve {resolve!r} (allowed: {', '.join(sorted(RESOLVERS))})"))
+            continue
+        pattern, found = compile_pattern(rule.data.get("pattern"), rule_file.names, rule_file.lists, rule)
+        problems.extend(found)
+        if pattern is None:
+            continue
+        compiled.append(DateRule(rule.id, resolve, pattern))
+        sources.append(pattern.pattern)
+    raise_problems(problems)
+    group_names = tuple(f"R{i}" for i in range(len(compiled)))
+    combined_source = "|".join(f"(?P<{name}>{src})" for name, src in zip(group_names, sources, strict=True))
+    used = set(regex.findall(r"\\L<(\w+)>", combined_source))
+    combined = regex.compile(combined_source, **{name: rule_file.lists[name] for name in used})
+    return DateRules(rules=tuple(compiled), combined=combined, group_names=group_names)
+
+
+# -- calendar helpers --------------------------------------------------------------------
+
+
+def _last_day(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def _month_interval(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, _last_day(year, month))
+
+
+def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + delta
+    return index // 12, index % 12 + 1
+
+
+def _shift_year(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _int(text: str) -> int:
+    """A small number written in Arabic or Chinese digits (11, 十一, 两)."""
+    return parse_int(text.replace(" ", ""))
+
+
+def _year_digits(text: str) -> int:
+    """A four-digit year: ``2018``, ``二〇二三``, ``二O二三``."""
+    out = 0
+    for ch in text:
+        out = out * 10 + (int(ch) if ch.isascii() and ch.isdigit() else DIGITS[ch])
+    return out
+
+
+# -- resolving ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Context:
+    """What earlier mentions tell later ones, while scanning one text."""
+
+    ref: date
+    text: str
+    sentence: int = -1
+    sentence_year: int | None = None  # year written or named earlier in the sentence
+    sentence_last: tuple[date, date, str] | None = None  # the previous interval in the sentence
+    speaking_year: int | None = None  # the year the report speaks of
+
+    @property
+    def report_year(self) -> int:
+        return self.speaking_year if self.speaking_year is not None else self.ref.year
+
+
+@dataclass(slots=True)
+class _Resolved:
+    start: date
+    end: date
+    granularity: str
+    relative: bool
+    year: int | None = None  # a year the mention wrote or named, for the sentence
+    whole_year: bool = False  # names a whole year: may set the year the report speaks of
+
+
+def _group(m: regex.Match, name: str) -> str | None:
+    try:
+        return m.group(name)
+    except IndexError:
+        return None
+
+
+def _year(m: regex.Match, ctx: _Context, suffix: str = "") -> tuple[int, bool, bool]:
+    """(year, relative, written): the year of a match's year prefix, else of the context."""
+    y = _group(m, "y" + suffix)
+    if y:
+        return _year_digits(y.replace(" ", "")), False, True
+    yy = _group(m, "yy" + suffix)
+    if yy:
+        value = 2000 + int(yy)
+        return (value if value <= ctx.ref.year + 10 else value - 100), False, True
+    ry = _group(m, "ry" + suffix)
+    if ry:
+        if ry in REPORT_REL_YEARS:
+            return ctx.report_year + REPORT_REL_YEARS[ry], True, True
+        return ctx.ref.year + REL_YEARS[ry], True, True
+    if ctx.sentence_year is not None:
+        return ctx.sentence_year, True, False
+    return ctx.ref.year, True, False
+
+
+def _resolve_calendar(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, relative, written = _year(m, ctx)
+    q, h, mo, d, part = (_group(m, k) for k in ("q", "h", "m", "d", "p"))
+    out_year = year if written else None
+    if q:
+        quarter = _int(q)
+        if not 1 <= quarter <= 4:
+            return None
+        first, last = 3 * quarter - 2, 3 * quarter
+        if part in ("末", "底"):
+            return _Resolved(*_month_interval(year, last), "month", relative, out_year)
+        if part == "初":
+            return _Resolved(*_month_interval(year, first), "month", relative, out_year)
+        return _Resolved(date(year, first, 1), date(year, last, _last_day(year, last)), "quarter",
+                         relative, out_year)
+    if h:
+        first, last = (1, 6) if h == "上" else (7, 12)
+        if part in ("末", "底"):
+            return _Resolved(*_month_interval(year, last), "month", relative, out_year)
+        return _Resolved(date(year, first, 1), date(year, last, _last_day(year, last)), "half",
+                         relative, out_year)
+    if mo:
+        month = _int(mo)
+        if not 1 <= month <= 12:
+            return None
+        if d:
+            day = _int(d)
+            if not 1 <= day <= _last_day(year, month):
+                return None
+            one = date(year, month, day)
+            return _Resolved(one, one, "day", relative, out_year)
+        last = _last_day(year, month)
+        if part in ("末", "底"):
+            one = date(year, month, last)
+            return _Resolved(one, one, "day", relative, out_year)
+        if part == "初":
+            one = date(year, month, 1)
+            return _Resolved(one, one, "day", relative, out_year)
+        if part in ("上旬", "中旬", "下旬"):
+            first_day, last_day = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last)}[part]
+            return _Resolved(date(year, month, first_day), date(year, month, last_day), "span",
+                             relative, out_year)
+        return _Resolved(*_month_interval(year, month), "month", relative, out_year)
+    if part in ("末", "底"):
+        return _Resolved(*_month_interval(year, 12), "month", relative, out_year)
+    if part == "初":
+        return _Resolved(*_month_interval(year, 1), "month", relative, out_year)
+    ry = _group(m, "ry")
+    return _Resolved(date(year, 1, 1), date(year, 12, 31), "year", relative, out_year,
+                     whole_year=ry not in REPORT_REL_YEARS)
+
+
+def _resolve_month_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, relative, written = _year(m, ctx)
+    year2, relative2, written2 = _year(m, ctx, "2") if (_group(m, "y2") or _group(m, "yy2")
+                                                       or _group(m, "ry2")) else (year, relative, written)
+    m1, m2 = _int(m.group("m")), _int(m.group("m2"))
+    if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or (year2, m2) <= (year, m1):
+        return None
+    return _Resolved(date(year, m1, 1), date(year2, m2, _last_day(year2, m2)), "span",
+                     relative or relative2, year2 if (written or written2) else None)
+
+
+def _resolve_first_months(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, relative, written = _year(m, ctx)
+    n = _int(m.group("n"))
+    if not 2 <= n <= 12:
+        return None
+    return _Resolved(date(year, 1, 1), date(year, n, _last_day(year, n)), "span", relative,
+                     year if written else None)
+
+
+def _resolve_first_quarters(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, relative, written = _year(m, ctx)
+    n = _int(m.group("n"))
+    if not 2 <= n <= 4:
+        return None
+    return _Resolved(date(year, 1, 1), date(year, 3 * n, _last_day(year, 3 * n)), "span", relative,
+                     year if written else None)
+
+
+def _resolve_quarter_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, relative, written = _year(m, ctx)
+    q1, q2 = _int(m.group("q")), _int(m.group("q2"))
+    if not 1 <= q1 < q2 <= 4:
+        return None
+    return _Resolved(date(year, 3 * q1 - 2, 1), date(year, 3 * q2, _last_day(year, 3 * q2)), "span",
+                     relative, year if written else None)
+
+
+def _resolve_day_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, relative, written = _year(m, ctx)
+    has_year2 = bool(_group(m, "y2") or _group(m, "yy2") or _group(m, "ry2"))
+    year2, relative2, _ = _year(m, ctx, "2") if has_year2 else (year, relative, written)
+    m1 = _int(m.group("m"))
+    m2 = _int(m.group("m2")) if _group(m, "m2") else m1
+    try:
+        start = date(year, m1, _int(m.group("d")))
+        end = date(year2, m2, _int(m.group("d2")))
+    except ValueError:
+        return None
+    if end <= start:
+        return None
+    return _Resolved(start, end, "span", relative or relative2, year if written else None)
+
+
+def _resolve_year_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    y1, y2 = _year_digits(m.group("y")), _year_digits(m.group("y2"))
+    if y2 <= y1:
+        return None
+    return _Resolved(date(y1, 1, 1), date(y2, 12, 31), "span", False, y2)
+
+
+def _resolve_since(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    if _group(m, "w"):  # 年初以来
+        start = date(ctx.ref.year, 1, 1)
+        written_year = None
+    else:
+        year, _, written = _year(m, ctx)
+        written_year = year if written else None
+        mo, d = _group(m, "m"), _group(m, "d")
+        try:
+            start = date(year, _int(mo) if mo else 1, _int(d) if d else 1)
+        except ValueError:
+            return None
+    if start > ctx.ref:
+        return None
+    return _Resolved(start, ctx.ref, "span", True, written_year)
+
+
+def _resolve_report_year(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    word = m.group("w")
+    year = ctx.report_year
+    if word in ("年初",):
+        return _Resolved(*_month_interval(year, 1), "month", True)
+    if word in ("年末", "年底"):
+        return _Resolved(*_month_interval(year, 12), "month", True)
+    return _Resolved(date(year, 1, 1), date(year, 12, 31), "year", True)
+
+
+def _resolve_same_period(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    if ctx.sentence_last is not None:
+        start, end, granularity = ctx.sentence_last
+        return _Resolved(_shift_year(start, -1), _shift_year(end, -1), granularity, True)
+    year = ctx.report_year - 1
+    return _Resolved(date(year, 1, 1), date(year, 12, 31), "year", True)
+
+
+def _resolve_relative_day(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    one = ctx.ref + timedelta(days=REL_DAYS[m.group("w")])
+    return _Resolved(one, one, "day", True)
+
+
+def _resolve_relative_month(m: regex.Match, ctx: _Context) -> _Resolved | None:
+    year, month = _add_months(ctx.ref.year, ctx.ref.month, REL_MONTHS[m.group("w")])
+    return _Resolved(*_month_interval(year, month), "month", True)
+
+
+Resolver = Callable[[regex.Match, _Context], _Resolved | None]
+
+RESOLVERS: dict[str, Resolver] = {
+    "calendar": _resolve_calendar,
+    "month_span": _resolve_month_span,
+    "first_months": _resolve_first_months,
+    "first_quarters": _resolve_first_quarters,
+    "quarter_span": _resolve_quarter_span,
+    "day_span": _resolve_day_span,
+    "year_span": _resolve_year_span,
+    "since": _resolve_since,
+    "report_year": _resolve_report_year,
+    "same_period": _resolve_same_period,
+    "relative_day": _resolve_relative_day,
+    "relative_month": _resolve_relative_month,
+}
+
+
+# -- extraction --------------------------------------------------------------------------
+
+
+def _sentence_starts(analysis: Analysis) -> list[int]:
+    if analysis.sentences:
+        return [s.start for s in analysis.sentences]
+    return [0] + [m.end() for m in _RE_SENTENCE_END.finditer(analysis.text)]
+
+
+def _after_comparison(text: str, start: int) -> bool:
+    before = text[max(0, start - 3):start].rstrip(" \t\u3000")
+    return before.endswith(_COMPARISON_TAIL)
+
+
+def extract_dates(analysis: Analysis, rules: DateRules) -> list[Mention]:
+    """Every DATE mention of the text, in text order, resolved against ``analysis.ref_date``."""
+    text = analysis.text
+    ctx = _Context(ref=analysis.ref_date, text=text)
+    starts = _sentence_starts(analysis)
+    names = rules.group_names
+    out: list[Mention] = []
+    for m in rules.combined.finditer(text):
+        index = next(i for i, name in enumerate(names) if m.group(name) is not None)
+        rule = rules.rules[index]
+        sentence = bisect_right(starts, m.start())
+        if sentence != ctx.sentence:
+            ctx.sentence, ctx.sentence_year, ctx.sentence_last = sentence, None, None
+        resolved = RESOLVERS[rule.resolve](m, ctx)
+        if resolved is None:
+            continue
+        if resolved.year is not None:
+            ctx.sentence_year = resolved.year
+        ctx.sentence_last = (resolved.start, resolved.end, resolved.granularity)
+        if (resolved.granularity == "year" and resolved.whole_year and resolved.year is not None
+                and not _after_comparison(text, m.start())):
+            ctx.speaking_year = resolved.year
+        out.append(Mention(
+            kind="DATE", start=m.start(), end=m.end(), text=m.group(), rule=rule.id,
+            date_start=resolved.start.isoformat(), date_end=resolved.end.isoformat(),
+            granularity=resolved.granularity, relative=resolved.relative))
+    return out
+
+
+# -- reference date ----------------------------------------------------------------------
+
+_FOLD = {0xFF10 + i: 0x30 + i for i in range(10)} | {0x3000: 0x20, 0xFF1A: 0x3A}
+_CN_YEAR = "[〇零○O一二三四五六七八九]{4}"
+_CN_MONTH = "十[一二]?|[一二三四五六七八九]"
+_CN_DAY = "三十一?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九]"
+_FULL_DATE = (
+    rf"(?:(?P<y>(?:19|20)\d{{2}})\s*年\s*(?P<m>\d{{1,2}})\s*月\s*(?P<d>\d{{1,2}})\s*[日号]"
+    rf"|(?P<y>{_CN_YEAR})年(?P<m>{_CN_MONTH})月(?P<d>{_CN_DAY})日"
+    rf"|(?P<y>(?:19|20)\d{{2}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}))"
+)
+RE_PUBLISHED = regex.compile(
+    rf"(?:发布|發布|发表|發表|公布|印发|成文|更新)(?:时间|時間|日期)\s*[:：]?\s*{_FULL_DATE}")
+RE_DATELINE = regex.compile(rf"^[\s（(【\[]*{_FULL_DATE}[\s）)】\]]*$", regex.MULTILINE)
+RE_YEAR_MENTION = regex.compile(r"(?<![\d.,])((?:19|20)\d{2})(?![\d.])\s*年(?!代)")
+#: How many non-empty lines at the head and at the foot may hold a dateline.
+DATELINE_LINES = 12
+
+
+def _full_date(m: regex.Match) -> date | None:
+    y, mo, d = m.group("y"), m.group("m"), m.group("d")
+    try:
+        return date(_year_digits(y), _int(mo), _int(d))
+    except (ValueError, KeyError):
+        return None
+
+
+def infer_ref_date(text: str, created: date | None = None, mtime: float | None = None) -> tuple[date, str]:
+    """The date a document speaks from, and where it came from.
+
+    In order: a 发布时间/发布日期 line ("text-published"); a line that is only a
+    full date among the first or last ``DATELINE_LINES`` non-empty lines
+    ("text-dateline", the foot wins: a communiqué signs at the end); the PDF
+    creation date ("pdf-metadata"); 31 December of the latest year the text
+    mentions that is not after the file's year (or this year) ("text-latest-year");
+    the file's modification date ("file-mtime"); else today ("today").
+    """
+    text = text.translate(_FOLD)
+    for m in RE_PUBLISHED.finditer(text):
+        found = _full_date(m)
+        if found:
+            return found, "text-published"
+    lines = [line for line in text.splitlines() if line.strip()]
+    for line in lines[::-1][:DATELINE_LINES] + lines[:DATELINE_LINES]:
+        m = RE_DATELINE.match(line.strip())
+        if m:
+            found = _full_date(m)
+            if found:
+                return found, "text-dateline"
+    if created is not None:
+        return created, "pdf-metadata"
+    now = datetime.fromtimestamp(mtime).date() if mtime is not None else date.today()
+    years = [int(y) for y in RE_YEAR_MENTION.findall(text)]
+    past = [y for y in years if y <= now.year]
+    if past:
+        latest = max(past)
+        return (date(latest, 12, 31) if latest < now.year else now), "text-latest-year"
+    if mtime is not None:
+        return now, "file-mtime"
+    return now, "today"
+
+
+def parse_ref(value: date | str | None) -> date | None:
+    """A reference date given as a date or an ISO string (None stays None)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value).strip())
+
+
