@@ -29,7 +29,11 @@ test: dev
 rules-check: install
 	$(VENV)/bin/zhextract rules check
 
-bench: dev
+$(VENV)/.bench-installed: $(VENV)/.dev-installed
+	$(PIP) install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/run_all.py
 
 clean:
