@@ -1,0 +1,482 @@
+"""Organizations: clean text + jieba tokens + NER entities -> ORG ``Mention`` list.
+
+Input: ``records.Analysis`` (clean text, sentences, jieba tokens with offsets),
+the compiled ``OrgRules`` and the ``records.Entity`` list of the NER model
+(``pipeline.ner``).  Output: ``Mention(kind="ORG")`` with ``org_type`` one of
+``ORG_TYPES`` and ``rule`` the id of the rule that produced it, or ``"ner"``.
+
+Rules come first (``rules/organizations.yaml``, ``rules/gazetteer_orgs.yaml``):
+
+* *suffix* rules: a name closes with a suffix (集团, 有限公司, 大学, 产业园 …);
+  its left boundary is found on jieba tokens: the name extends left over
+  name-like tokens and never starts with a verb, a function word or punctuation;
+* *pattern* rules (bodies named by level: 市委, 省政府, 沧澜市统计局 …), which
+  may extend left over place-name tokens only;
+* *words* rules (the gazetteer: 国务院, 央行, 华为 …), matched on token boundaries;
+* the *short form* rule: 華新電子 after 華新電子集團有限公司.
+
+Model ORG spans are then merged in: a rule span wins over an overlapping
+model span unless the model span is the longer complete name containing it.
+Model PER and LOC entities are not written here; callers keep them for linking.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from .errors import RuleProblem
+from .records import Analysis, Entity, Mention, Sentence, Token
+from .rules import Rule, RuleFile, compile_pattern, load_rule_file, raise_problems
+
+ORG_TYPES = ("company", "government", "education", "research", "zone", "platform", "association", "other")
+RULE_FILES = ("organizations.yaml", "gazetteer_orgs.yaml")
+RULE_KEYS = frozenset({"pattern", "suffixes", "words", "org_type", "extend", "strip_suffixes"})
+EXTEND_MODES = ("name", "place", "none")
+NER_RULE = "ner"
+# Most tokens a name may extend left over, and most characters of a name.
+MAX_STEM_TOKENS = 12
+MAX_NAME_CHARS = 30
+MAX_BRACKET_CHARS = 10
+
+RE_HAN = regex.compile(r"\p{Han}")
+RE_NAME_TOKEN = regex.compile(r"[\p{Han}A-Za-z0-9·\-&]+")
+# Characters that cannot be inside a name (brackets are handled apart).
+RE_NOT_IN_NAME = regex.compile(r"[\s，。、；：！？,.;:!?“”\"'‘’《》〈〉【】—…]")
+BRACKETS = {"）": "（", ")": "("}
+# jieba dictionary tags a name never starts with / extends over.
+STOP_TAGS = frozenset({"p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "r", "d", "m", "q", "y", "e",
+                       "o", "t", "f", "ad", "zg", "x", "w"})
+# Tags a name may pass over but never start with (交换 in 网络与交换技术…).
+TENTATIVE_TAGS = frozenset({"v", "vd", "vg", "ag", "a"})
+CONJUNCTIONS = frozenset({"和", "与", "及", "暨"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRule:
+    """One compiled rule; ``kind`` is suffix, pattern, words or short_form."""
+
+    id: str
+    kind: str
+    org_type: str
+    extend: str
+    regex: Any = None  # regex.Pattern for suffix/pattern/words rules
+    strip_suffixes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class OrgRules:
+    """Every compiled organization rule plus the lexicons they share."""
+
+    rules: list[OrgRule]
+    stop_words: frozenset[str]
+    tentative_words: frozenset[str]
+    generic_stems: frozenset[str]
+    not_followed_by: Any  # regex: a candidate followed by this is not a name (金融大厦)
+    suffix_types: dict[str, str]  # suffix -> org_type, to type model spans
+    word_types: dict[str, str]  # gazetteer word -> org_type
+    re_suffix: Any  # any suffix, to tell complete names
+    re_cue: Any  # organization cues, to choose the sentences the model reads
+    files: list[RuleFile] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_org_rules(rules_dir: Path) -> OrgRules:
+    """Load and compile ``organizations.yaml`` and ``gazetteer_orgs.yaml`` from ``rules_dir``.
+
+    Raises:
+        RuleError: every problem of both files, each as ``path:line: rule ID: message``.
+    """
+    rules_dir = Path(rules_dir)
+    files = [load_rule_file(rules_dir / name, RULE_KEYS) for name in RULE_FILES]
+    problems: list[RuleProblem] = [p for f in files for p in f.problems]
+    lists: dict[str, list[str]] = {}
+    for f in files:
+        lists.update(f.lists)
+    for needed in ("stop_words", "generic_stems", "not_followed_by", "cue_words"):
+        if needed not in lists:
+            problems.append(RuleProblem(str(rules_dir / RULE_FILES[0]), 1, "", f"missing list {needed!r}"))
+            lists[needed] = []
+    compiled: list[OrgRule] = []
+    suffix_types: dict[str, str] = {}
+    word_types: dict[str, str] = {}
+    for f in files:
+        for rule in f.rules:
+            org_rule, rule_problems = _compile_rule(rule, f, lists)
+            problems.extend(rule_problems)
+            if org_rule is None:
+                continue
+            compiled.append(org_rule)
+            if org_rule.kind == "suffix":
+                for s in rule.data["suffixes"]:
+                    suffix_types.setdefault(str(s), org_rule.org_type)
+            elif org_rule.kind == "words":
+                for w in rule.data["words"]:
+                    word_types.setdefault(str(w), org_rule.org_type)
+    raise_problems(problems)
+    cue_words = sorted({*suffix_types, *word_types, *lists["cue_words"]}, key=len, reverse=True)
+    return OrgRules(
+        rules=compiled,
+        stop_words=frozenset(lists["stop_words"]),
+        tentative_words=frozenset(lists.get("tentative_words", [])),
+        generic_stems=frozenset(lists["generic_stems"]),
+        not_followed_by=regex.compile(r"\L<w>", w=lists["not_followed_by"]),
+        suffix_types=suffix_types,
+        word_types=word_types,
+        re_suffix=regex.compile(r"(?:\L<s>)$", s=sorted(suffix_types)),
+        re_cue=regex.compile(r"\L<c>", c=cue_words),
+        files=files,
+    )
+
+
+def _compile_rule(rule: Rule, f: RuleFile, lists: dict[str, list[str]]) -> tuple[OrgRule | None, list[RuleProblem]]:
+    data = rule.data
+    org_type = data.get("org_type")
+    problems = []
+    if org_type not in ORG_TYPES:
+        problems.append(rule.where(f"org_type {org_type!r} is not one of {', '.join(ORG_TYPES)}"))
+    extend = data.get("extend", "name" if "suffixes" in data else "none")
+    if extend not in EXTEND_MODES:
+        problems.append(rule.where(f"extend {extend!r} is not one of {', '.join(EXTEND_MODES)}"))
+    kinds = [k for k in ("pattern", "suffixes", "words", "strip_suffixes") if k in data]
+    if len(kinds) != 1:
+        problems.append(rule.where("a rule needs exactly one of 'pattern', 'suffixes', 'words', 'strip_suffixes'"))
+        return None, problems
+    kind = kinds[0]
+    if kind in ("suffixes", "words", "strip_suffixes"):
+        words = data[kind]
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+            problems.append(rule.where(f"{kind!r} must be a non-empty list of words"))
+            return None, problems
+    if problems:
+        return None, problems
+    if kind == "pattern":
+        rx, pattern_problems = compile_pattern(data["pattern"], f.names, lists, rule)
+        if rx is None:
+            return None, pattern_problems
+        return OrgRule(rule.id, "pattern", org_type, extend, rx), []
+    if kind == "strip_suffixes":
+        ordered = tuple(sorted(data[kind], key=len, reverse=True))
+        return OrgRule(rule.id, "short_form", org_type, "none", None, ordered), []
+    rx = regex.compile(r"\L<w>", w=data[kind])
+    return OrgRule(rule.id, "suffix" if kind == "suffixes" else "words", org_type, extend, rx), []
+
+
+# ---------------------------------------------------------------- token helpers
+
+_pos_lock = threading.Lock()
+_pos_table: dict[str, str] | None = None
+
+
+def word_tag(word: str) -> str | None:
+    """The part-of-speech tag of ``word`` in jieba's dictionary (None when absent)."""
+    global _pos_table
+    if _pos_table is None:
+        with _pos_lock:
+            if _pos_table is None:
+                import jieba.posseg
+
+                _pos_table = jieba.posseg.dt.word_tag_tab
+    return _pos_table.get(word)
+
+
+@dataclass(slots=True)
+class _TokenIndex:
+    """Token boundaries of one text: token at a char, starts and ends."""
+
+    tokens: Sequence[Token]
+    at: list[int]  # char offset -> token index (-1 where no token)
+    starts: set[int]
+    ends: set[int]
+
+    @classmethod
+    def build(cls, text: str, tokens: Sequence[Token]) -> _TokenIndex:
+        at = [-1] * (len(text) + 1)
+        for i, t in enumerate(tokens):
+            for k in range(t.start, t.end):
+                at[k] = i
+        return cls(tokens, at, {t.start for t in tokens}, {t.end for t in tokens})
+
+    def is_end(self, text: str, pos: int) -> bool:
+        """A word can end at ``pos``: a token ends there or no Han character follows."""
+        return pos in self.ends or pos >= len(text) or not RE_HAN.match(text[pos])
+
+    def is_start(self, text: str, pos: int) -> bool:
+        return pos in self.starts or pos == 0 or not RE_HAN.match(text[pos - 1])
+
+
+def _is_place_token(word: str) -> bool:
+    tag = word_tag(word)
+    if tag == "ns":
+        return True
+    return len(word) >= 2 and bool(RE_NAME_TOKEN.fullmatch(word)) and word[-1] in "省市县区州盟旗镇乡" and tag in (None, "ns")
+
+
+# ---------------------------------------------------------------- rule matching
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int
+    end: int
+    rule: str
+    org_type: str
+    priority: int
+
+
+def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode: str) -> int:
+    """Where a name ending at a suffix that begins at ``start`` begins; -1 when it has no stem.
+
+    ``mode`` "name": over name-like tokens (a name never starts with a verb or a
+    function word); "place": over place-name tokens only.  A short bracket group
+    （北邮） inside a name is passed over when a name token precedes it.
+    """
+    committed = start
+    ti = idx.at[start - 1] if start > 0 else -1
+    # The suffix may begin inside a token (商务中心|区): the token's head is stem.
+    if ti >= 0 and idx.tokens[ti].end > start:
+        head = text[idx.tokens[ti].start : start]
+        if mode == "place" and not _is_place_token(idx.tokens[ti].text):
+            return -1
+        if not RE_NAME_TOKEN.fullmatch(head):
+            return -1
+        committed = idx.tokens[ti].start
+        ti -= 1
+    pos = committed
+    n = 0
+    while ti >= 0 and n < MAX_STEM_TOKENS and start - pos < MAX_NAME_CHARS:
+        tok = idx.tokens[ti]
+        word = tok.text
+        if tok.end != pos:
+            break
+        if word in BRACKETS and mode == "name":
+            open_at = text.rfind(BRACKETS[word], max(0, tok.start - MAX_BRACKET_CHARS - 1), tok.start)
+            inner = text[open_at + 1 : tok.start] if open_at >= 0 else ""
+            if open_at < 0 or not inner or RE_NOT_IN_NAME.search(inner):
+                break
+            pos = open_at
+            ti = idx.at[open_at - 1] if open_at > 0 else -1
+            n += 1
+            continue
+        if not RE_NAME_TOKEN.fullmatch(word):
+            break
+        tag = word_tag(word)
+        if mode == "place":
+            if word in rules.stop_words or not (_is_place_token(word) or word in ("中共", "中国共产党")):
+                break
+            committed = pos = tok.start
+        elif word in CONJUNCTIONS:
+            # 发展和改革委员会 yes; 市委和市政府, 北京大学与清华大学 no.
+            left = idx.tokens[ti - 1].text if ti > 0 else ""
+            if (not left or rules.re_suffix.search(left) or _is_place_token(left) or left in rules.stop_words
+                    or left in rules.tentative_words):
+                break
+            pos = tok.start
+        elif word in rules.stop_words:
+            break
+        elif tag in STOP_TAGS:
+            # A lone character between fragments of an unknown name (中|德|中小企业) is part of it.
+            if len(word) == 1 and committed < start and committed - pos == 0 and len(text[committed:committed + 1]) == 1 \
+                    and idx.at[committed] >= 0 and len(idx.tokens[idx.at[committed]].text) == 1:
+                committed = pos = tok.start
+            else:
+                break
+        elif tag in TENTATIVE_TAGS or word in rules.tentative_words:
+            pos = tok.start
+        else:
+            committed = pos = tok.start
+        ti -= 1
+        n += 1
+    return committed
+
+
+def _stem_ok(text: str, start: int, suffix_start: int, rules: OrgRules) -> bool:
+    stem = text[start:suffix_start]
+    if not stem or stem in rules.generic_stems:
+        return False
+    if len(stem) == 1 and stem not in "省市县区":
+        return False
+    return not RE_NOT_IN_NAME.search(stem)
+
+
+def _match_rules(text: str, idx: _TokenIndex, rules: OrgRules) -> list[_Span]:
+    spans: list[_Span] = []
+    # Of the suffixes ending at one place, only the longest counts (高新区, not 新区).
+    longest: dict[int, int] = {}
+    for rule in rules.rules:
+        if rule.kind == "suffix":
+            for m in rule.regex.finditer(text, overlapped=True):
+                longest[m.end()] = min(longest.get(m.end(), m.start()), m.start())
+    for prio, rule in enumerate(rules.rules):
+        if rule.kind == "short_form":
+            continue
+        if rule.kind == "words":  # gazetteer names win ties
+            prio -= len(rules.rules)
+        for m in rule.regex.finditer(text, overlapped=rule.kind == "suffix"):
+            s, e = m.span()
+            if not idx.is_end(text, e) or rules.not_followed_by.match(text, e):
+                continue
+            if rule.kind == "words":
+                if idx.is_start(text, s):
+                    spans.append(_Span(s, e, rule.id, rule.org_type, prio))
+                continue
+            if rule.kind == "pattern":
+                start = s
+                if rule.extend != "none":
+                    start = _extend_left(text, idx, s, rules, rule.extend)
+                    if start < 0:
+                        continue
+                    if start == s and not idx.is_start(text, s):
+                        continue
+                spans.append(_Span(start, e, rule.id, rule.org_type, prio))
+                continue
+            if longest.get(e) != s:
+                continue
+            start = _extend_left(text, idx, s, rules, rule.extend)
+            if start < 0 or not _stem_ok(text, start, s, rules):
+                continue
+            spans.append(_Span(start, e, rule.id, rule.org_type, prio))
+    return _resolve(spans)
+
+
+def _resolve(spans: Iterable[_Span]) -> list[_Span]:
+    """Longest span first, then the rule listed first; overlapping ones dropped."""
+    kept: list[_Span] = []
+    for sp in sorted(spans, key=lambda x: (-(x.end - x.start), x.priority, x.start)):
+        if all(sp.end <= k.start or sp.start >= k.end for k in kept):
+            kept.append(sp)
+    return sorted(kept, key=lambda x: x.start)
+
+
+def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRules) -> list[_Span]:
+    """Short forms (華新電子) of full names found (華新電子集團有限公司), after the full name."""
+    out: list[_Span] = []
+    for prio, rule in enumerate(rules.rules):
+        if rule.kind != "short_form":
+            continue
+        taken = list(spans)
+        for sp in spans:
+            name = text[sp.start : sp.end]
+            short = ""
+            for suf in rule.strip_suffixes:
+                if name.endswith(suf) and len(name) - len(suf) >= 2:
+                    short = name[: -len(suf)]
+                    break
+            if not short or short in rules.generic_stems or short in rules.word_types:
+                continue
+            for m in regex.finditer(regex.escape(short), text, pos=sp.end):
+                s, e = m.span()
+                if any(s < k.end and e > k.start for k in taken):
+                    continue
+                if not idx.is_start(text, s) and not idx.is_end(text, e):
+                    continue
+                new = _Span(s, e, rule.id, sp.org_type, prio)
+                out.append(new)
+                taken.append(new)
+    return out
+
+
+# ---------------------------------------------------------------- merging with the model
+
+
+def _classify(name: str, rules: OrgRules) -> str:
+    if name in rules.word_types:
+        return rules.word_types[name]
+    for k in range(len(name)):
+        if name[k:] in rules.suffix_types:
+            return rules.suffix_types[name[k:]]
+    return "other"
+
+
+def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) -> bool:
+    name = text[ent.start : ent.end]
+    if len(name) < 2 or RE_NOT_IN_NAME.search(name) or rules.not_followed_by.search(name[-2:]):
+        return False
+    if rules.not_followed_by.match(text, ent.end):
+        return False
+    ti = idx.at[ent.start]
+    first = idx.tokens[ti].text if ti >= 0 else name[:1]
+    return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
+
+
+def _merge(text: str, idx: _TokenIndex, spans: list[_Span], entities: Sequence[Entity], rules: OrgRules) -> list[_Span]:
+    out = list(spans)
+    for ent in entities:
+        if ent.label != "ORG" or not _model_span_ok(text, ent, idx, rules):
+            continue
+        overlapping = [sp for sp in out if sp.start < ent.end and sp.end > ent.start]
+        if not overlapping:
+            out.append(_Span(ent.start, ent.end, NER_RULE, _classify(ent.text, rules), len(rules.rules)))
+            continue
+        contains = all(ent.start <= sp.start and sp.end <= ent.end for sp in overlapping)
+        longer = ent.end - ent.start > max(sp.end - sp.start for sp in overlapping)
+        last = max(overlapping, key=lambda sp: sp.end)
+        complete = ent.end == last.end or bool(rules.re_suffix.search(ent.text))
+        if contains and longer and complete and len(overlapping) == 1:
+            org_type = last.org_type if ent.end == last.end else _classify(ent.text, rules)
+            out = [sp for sp in out if sp not in overlapping]
+            out.append(_Span(ent.start, ent.end, NER_RULE, org_type, len(rules.rules)))
+    return sorted(out, key=lambda x: x.start)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def extract_orgs(analysis: Analysis, rules: OrgRules, entities: Sequence[Entity] = ()) -> list[Mention]:
+    """Every organization in ``analysis.text`` as an ORG mention.
+
+    Args:
+        analysis: clean text, sentences and jieba tokens.
+        rules: from ``load_org_rules``.
+        entities: what the NER model found (``ner.NerModel.find_entities``);
+            only ORG entities are used here.
+
+    Returns:
+        Mentions sorted by offset, ``rule`` the rule id or ``"ner"``.
+    """
+    text = analysis.text
+    idx = _TokenIndex.build(text, analysis.tokens)
+    spans = _match_rules(text, idx, rules)
+    spans = _merge(text, idx, spans, entities, rules)
+    spans = sorted(spans + _short_forms(text, idx, spans, rules), key=lambda x: x.start)
+    return [Mention(kind="ORG", start=s.start, end=s.end, text=text[s.start : s.end], rule=s.rule,
+                    org_type=s.org_type) for s in spans]
+
+
+def has_org_cue(text: str, rules: OrgRules | None = None) -> bool:
+    """Whether a sentence has an organization cue (a suffix, a gazetteer word, a cue word)."""
+    rules = rules if rules is not None else _default_rules()
+    return rules.re_cue.search(text) is not None
+
+
+def cue_sentences(sentences: Sequence[Sentence], rules: OrgRules) -> list[Sentence]:
+    """The sentences worth running the NER model on (see ``has_org_cue``)."""
+    return [s for s in sentences if rules.re_cue.search(s.text)]
+
+
+_default: OrgRules | None = None
+
+
+def _default_rules() -> OrgRules:
+    global _default
+    if _default is None:
+        _default = load_org_rules(Path(__file__).resolve().parents[1] / "rules")
+    return _default
+
+
+def extract_orgs_from_text(text: str, rules: OrgRules, entities: Sequence[Entity] = ()) -> list[Mention]:
+    """``extract_orgs`` on a bare string, segmented with jieba (rule examples, explain, tests)."""
+    import jieba
+
+    from datetime import date
+
+    tokens = tuple(Token(s, e, w) for w, s, e in jieba.tokenize(text))
+    analysis = Analysis(text=text, sentences=(Sentence(0, len(text), text),), tokens=tokens, ref_date=date(2000, 1, 1))
+    return extract_orgs(analysis, rules, entities)
