@@ -383,6 +383,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     """Spans to delete so that lines are stripped, blank lines collapse to one
     and line breaks inside sentences disappear."""
     lines: list[tuple[int, int]] = []  # stripped content of non-empty lines
+    indents: list[int] = []  # spaces before each of them
     spans: list[tuple[int, int]] = []
     # a line's content: strip spaces at both ends
     for a, b in _lines(text):
@@ -393,6 +394,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
             cb -= 1
         if ca < cb:
             lines.append((ca, cb))
+            indents.append(ca - a)
     if not lines:
         return [(0, len(text))] if text else []
     widths = sorted(_width(text[a:b]) for a, b in lines)
@@ -400,13 +402,18 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     full = FULL_LINE * usual
     full_across_blank = FULL_LINE_ACROSS_BLANK * usual
 
+    # a line indented more than most lines starts a paragraph (PDF text keeps
+    # indents; text files mostly indent nothing or every paragraph alike)
+    usual_indent = Counter(indents).most_common(1)[0][0]
+
     spans.append((0, lines[0][0]))  # white space before the first line
-    for (a1, b1), (a2, b2) in zip(lines, lines[1:]):
+    for (a1, b1), (a2, b2), indent in zip(lines, lines[1:], indents[1:]):
         gap = text[b1:a2]
         blank = gap.count("\n") >= 2
         line = text[a1:b1]
         join = (
-            _joinable(text[b1 - 1], text[a2])
+            indent <= usual_indent
+            and _joinable(text[b1 - 1], text[a2])
             and not _ends_paragraph(line)
             and _width(line) >= (full_across_blank if blank else full)
             and not RE_BLOCK_START.match(text, a2)

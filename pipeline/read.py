@@ -25,6 +25,7 @@ import ctypes
 import hashlib
 import re
 import statistics
+from bisect import bisect_left, bisect_right
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
@@ -98,7 +99,7 @@ def read_document(path: Path, doc_id: str, *, engine: str = "pdfplumber") -> Doc
             pages = (Page(1, text),)
     except DocumentError:
         raise
-    except _PdfProblem as exc:
+    except (_PdfProblem, UndecodableText) as exc:
         raise DocumentError(path, "read", str(exc)) from None
     except Exception as exc:  # a library failing on a malformed file
         raise DocumentError(path, "read", _one_line(f"cannot read {fmt.upper()}: {type(exc).__name__}: {exc}")) from None
@@ -140,6 +141,10 @@ class _PdfProblem(Exception):
     """A PDF we recognise as unusable; the message is shown as is."""
 
 
+class UndecodableText(ValueError):
+    """Bytes that decode to no plausible text in any supported encoding."""
+
+
 # --------------------------------------------------------------------------
 # text files
 
@@ -158,7 +163,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     A byte-order mark is consumed by the codec, so it never reaches the text.
 
     Raises:
-        DocumentError: (with an empty path) when nothing decodes to text.
+        UndecodableText: when nothing decodes to text.
     """
     candidates: list[str] = []
     if data.startswith(codecs.BOM_UTF8):
@@ -184,7 +189,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
     best = _detect_with_charset_normalizer(data)
     if best is not None:
         return best
-    raise DocumentError("", "read", "cannot decode as text (not UTF-8, GB18030/GBK or UTF-16; binary file?)")
+    raise UndecodableText("cannot decode as text (not UTF-8, GB18030/GBK or UTF-16; binary file?)")
 
 
 def _detect_with_charset_normalizer(data: bytes) -> tuple[str, str] | None:
@@ -199,7 +204,7 @@ def _detect_with_charset_normalizer(data: bytes) -> tuple[str, str] | None:
         text = data.decode(match.encoding)
     except (UnicodeDecodeError, LookupError):
         return None
-    return (text, match.encoding) if _looks_like_text(text) else None
+    return (text, codecs.lookup(match.encoding).name) if _looks_like_text(text) else None
 
 
 def _looks_like_text(text: str) -> bool:
@@ -306,18 +311,20 @@ def _chars_pdfplumber(data: bytes) -> tuple[list[list[Char]], date | None]:
 
     import pdfplumber
     from pdfminer.pdfdocument import PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
-    except PDFPasswordIncorrect:
-        raise _PdfProblem("encrypted PDF (password required)") from None
-    except PDFSyntaxError as exc:
-        raise _PdfProblem(_one_line(f"corrupt PDF ({exc})")) from None
-    except Exception as exc:
-        if "password" in f"{type(exc).__name__} {exc}".lower():
+    except Exception as exc:  # pdfplumber wraps pdfminer's errors
+        causes = []
+        e: BaseException | None = exc
+        while e is not None and len(causes) < 5:
+            causes.append(e)
+            e = e.__cause__ or e.__context__
+        causes += [a for c in causes for a in c.args if isinstance(a, BaseException)]
+        if any(isinstance(c, PDFPasswordIncorrect) or "password" in str(c).lower() for c in causes):
             raise _PdfProblem("encrypted PDF (password required)") from None
-        raise
+        detail = next((str(c) for c in causes if str(c)), type(exc).__name__)
+        raise _PdfProblem(_one_line(f"corrupt PDF ({detail})")) from None
     with pdf:
         created = parse_pdf_date(pdf.metadata.get("CreationDate"))
         pages = []
@@ -348,6 +355,8 @@ DEDUPE_TOLERANCE = 0.2
 SEGMENT_GAP = 1.2
 # A gap wider than this (in font sizes) without a space glyph gets a space.
 SPACE_GAP = 0.45
+# Indents are kept as up to this many spaces (one per font size).
+MAX_INDENT = 8
 
 
 def dedupe_chars(chars: Iterable[Char]) -> list[Char]:
@@ -379,7 +388,8 @@ def layout_chars(chars: Sequence[Char]) -> str:
     chars = [c for c in dedupe_chars(chars) if c.text and c.size > 0]
     if not any(not c.text.isspace() for c in chars):
         return ""
-    lines = _layout_block([c for c in chars if not c.text.isspace()], [c for c in chars if c.text.isspace()], 0)
+    spaces = _Spaces([c for c in chars if c.text.isspace()])
+    lines = _layout_block([c for c in chars if not c.text.isspace()], spaces, 0)
     return "".join(line + "\n" for line in lines)
 
 
@@ -442,12 +452,15 @@ def _find_gutter(rows: list[list[Char]], size: float) -> tuple[float, float] | N
     # a gutter is crossed only by page-wide rows (headers, titles)
     if floor > max(1, 0.15 * len(rows)):
         return None
+    # the valley: bins crossed by hardly more rows than its floor (a few
+    # lines of a column poke into the gutter with hanging punctuation)
+    limit = floor + max(2, int(0.1 * statistics.median(cover[lo:hi])))
     best: tuple[int, int] | None = None
     i = lo
     while i < hi:
-        if cover[i] == floor:
+        if cover[i] <= limit:
             j = i
-            while j < hi and cover[j] == floor:
+            while j < hi and cover[j] <= limit:
                 j += 1
             if best is None or j - i > best[1] - best[0]:
                 best = (i, j)
@@ -465,36 +478,60 @@ def _find_gutter(rows: list[list[Char]], size: float) -> tuple[float, float] | N
     return g0, g1
 
 
-def _row_text(row: Sequence[Char], spaces: Sequence[Char]) -> str:
-    """Glyphs of one line left to right, with a space where the PDF has one
-    or where the gap is wide enough to be one."""
+class _Spaces:
+    """Space glyphs of a page, found by row quickly."""
+
+    def __init__(self, spaces: Sequence[Char]) -> None:
+        self.items = sorted(((c.top + c.bottom) / 2, (c.x0 + c.x1) / 2) for c in spaces)
+        self.keys = [y for y, _ in self.items]
+
+    def in_row(self, top: float, bottom: float) -> list[float]:
+        lo = bisect_left(self.keys, top - 1)
+        hi = bisect_right(self.keys, bottom + 1)
+        return sorted(x for _, x in self.items[lo:hi])
+
+
+def _row_text(row: Sequence[Char], spaces: _Spaces) -> str:
+    """Glyphs of one line left to right, with a space where the PDF draws one
+    (a space glyph between two glyph centres) or where the gap is wide."""
     if not row:
         return ""
     size = _median_size(row)
-    top = min(c.top for c in row)
-    bottom = max(c.bottom for c in row)
-    gaps = [s for s in spaces if top - 1 <= (s.top + s.bottom) / 2 <= bottom + 1]
+    xs = spaces.in_row(min(c.top for c in row), max(c.bottom for c in row))
+    k = 0
     out = [row[0].text]
     prev = row[0]
     for c in row[1:]:
-        gap = c.x0 - prev.x1
-        if gap > SPACE_GAP * size:
-            out.append(" ")
-        elif gap > 0.05 * size and any(prev.x1 - 1 <= (s.x0 + s.x1) / 2 <= c.x0 + 1 for s in gaps):
+        mid_prev, mid = (prev.x0 + prev.x1) / 2, (c.x0 + c.x1) / 2
+        while k < len(xs) and xs[k] <= mid_prev:
+            k += 1
+        if c.x0 - prev.x1 > SPACE_GAP * size or (k < len(xs) and xs[k] < mid):
             out.append(" ")
         out.append(c.text)
         prev = c
     return "".join(out)
 
 
-def _layout_block(chars: list[Char], spaces: list[Char], depth: int) -> list[str]:
+def _indented_lines(rows: list[list[Char]], spaces: _Spaces, size: float) -> list[str]:
+    """Rows of one column as lines; a line that starts right of the column's
+    left edge keeps that indent as spaces (a paragraph start, a centred
+    heading), which clean uses to tell paragraphs apart."""
+    left = min(row[0].x0 for row in rows)
+    lines = []
+    for row in rows:
+        indent = min(MAX_INDENT, int((row[0].x0 - left) / size + 0.3))
+        lines.append(" " * indent + _row_text(row, spaces))
+    return lines
+
+
+def _layout_block(chars: list[Char], spaces: _Spaces, depth: int) -> list[str]:
     if not chars:
         return []
     size = _median_size(chars)
     rows = _rows(chars)
     gutter = _find_gutter(rows, size) if depth < 2 else None
     if gutter is None:
-        return [_row_text(row, spaces) for row in rows]
+        return _indented_lines(rows, spaces, size)
     g0, g1 = gutter
     mid = (g0 + g1) / 2
 

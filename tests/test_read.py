@@ -1,0 +1,219 @@
+"""read stage: encodings, PDF reading order and bad input."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipeline.clean import clean_document
+from pipeline.errors import DocumentError
+from pipeline.read import Char, dedupe_chars, layout_chars, parse_pdf_date, read_document
+from tests.pdfmaker import make_image_only_pdf
+
+ENGINES = ["pdfplumber", "pdfium"]
+
+SAMPLE = "上半年，中原电气谷完成工业总产值 71.26 亿元，同比增长 6.89%。\n许昌市“双创”示范基地。\n"
+
+
+# ---------------------------------------------------------------- text files
+
+
+@pytest.mark.parametrize(
+    ("encoded", "encoding"),
+    [
+        (SAMPLE.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + SAMPLE.encode("utf-8"), "utf-8-sig"),
+        (SAMPLE.encode("gb18030"), "gb18030"),
+        (SAMPLE.encode("gbk"), "gb18030"),
+        (SAMPLE.encode("utf-16"), "utf-16"),  # with BOM
+        (codecs.BOM_UTF16_BE + SAMPLE.encode("utf-16-be"), "utf-16"),
+        (SAMPLE.encode("utf-16-le"), "utf-16-le"),  # no BOM: found by its NUL bytes
+    ],
+    ids=["utf8", "utf8-bom", "gb18030", "gbk", "utf16", "utf16-be-bom", "utf16-le-nobom"],
+)
+def test_text_encodings_decode_to_the_same_text(tmp_path, encoded, encoding):
+    path = tmp_path / "report.txt"
+    path.write_bytes(encoded)
+    doc = read_document(path, "r1")
+    assert doc.encoding == encoding
+    assert doc.format == "txt"
+    assert [p.number for p in doc.pages] == [1]
+    assert doc.pages[0].text == SAMPLE  # BOM consumed by the codec
+
+
+def test_text_document_identity(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_bytes(b"# title\n")
+    doc = read_document(path, "doc-7")
+    assert doc.doc_id == "doc-7"
+    assert doc.format == "md"
+    assert doc.size == 8
+    assert doc.sha256 == hashlib.sha256(b"# title\n").hexdigest()
+    assert doc.mtime == path.stat().st_mtime
+    assert doc.created is None
+
+
+@pytest.mark.parametrize("enc", ["gb18030", "utf-16", "utf-8-sig", "gbk"])
+def test_seed_copies_in_other_encodings_clean_identically(tmp_path, seed_text, enc):
+    reference = clean_document(read_document(_write(tmp_path / "utf8.txt", seed_text.encode("utf-8")), "a"))
+    copy = clean_document(read_document(_write(tmp_path / f"{enc}.txt", seed_text.encode(enc)), "b"))
+    assert copy.text == reference.text
+
+
+def test_crlf_copy_cleans_like_lf(tmp_path, seed_text):
+    lf = clean_document(read_document(_write(tmp_path / "lf.txt", seed_text.encode()), "a"))
+    crlf = clean_document(read_document(_write(tmp_path / "crlf.txt", seed_text.replace("\n", "\r\n").encode()), "b"))
+    assert crlf.text == lf.text
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _truncated_pdf(tmp_path, make_pdf) -> Path:
+    data = make_pdf([["第一页的文字内容。"], ["第二页的文字内容。"]]).read_bytes()
+    return _write(tmp_path / "cut.pdf", data[: len(data) // 2])
+
+
+BAD_INPUTS = {
+    "empty": (lambda tmp, mk: _write(tmp / "empty.txt", b""), "empty file"),
+    "whitespace": (lambda tmp, mk: _write(tmp / "blank.txt", b" \r\n\t\n"), "only white space"),
+    "binary-txt": (
+        lambda tmp, mk: _write(tmp / "garbage.txt", bytes(range(256)) * 40),
+        "cannot decode as text",
+    ),
+    "zip-as-txt": (
+        lambda tmp, mk: _write(tmp / "x.txt", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(7, 200)) * 5),
+        "cannot decode as text",
+    ),
+    "truncated-pdf": (_truncated_pdf, "truncated or corrupt PDF"),
+    "not-a-pdf": (lambda tmp, mk: _write(tmp / "fake.pdf", "这不是PDF".encode()), "not a PDF"),
+    "corrupt-pdf": (
+        lambda tmp, mk: _write(tmp / "corrupt.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 20 + b"\n%%EOF\n"),
+        "corrupt PDF",
+    ),
+    "encrypted-pdf": (lambda tmp, mk: mk([["机密文件内容。"]], encrypt="pw"), "encrypted PDF (password required)"),
+    "image-only-pdf": (lambda tmp, mk: make_image_only_pdf(tmp / "scan.pdf"), "no text layer (scanned?)"),
+    "missing": (lambda tmp, mk: tmp / "nope.txt", "file not found"),
+    "directory": (lambda tmp, mk: tmp, "is a directory"),
+    "unsupported": (lambda tmp, mk: _write(tmp / "a.docx", b"PK\x03\x04"), "unsupported file type '.docx'"),
+}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_raises_one_line_document_error(tmp_path, make_pdf, case, engine):
+    build, message = BAD_INPUTS[case]
+    path = build(tmp_path, make_pdf)
+    with pytest.raises(DocumentError) as info:
+        read_document(path, "bad", engine=engine)
+    err = info.value
+    assert err.stage == "read"
+    assert message in err.msg
+    assert "\n" not in str(err)
+    assert err.path == str(path)
+
+
+def test_unreadable_file_is_a_document_error(tmp_path, monkeypatch):
+    path = _write(tmp_path / "locked.txt", "内容".encode())
+
+    def deny(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    with pytest.raises(DocumentError, match="permission denied"):
+        read_document(path, "locked")
+
+
+def test_unknown_engine_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown PDF engine 'fitz'"):
+        read_document(tmp_path / "a.pdf", "x", engine="fitz")
+
+
+# ---------------------------------------------------------------- PDF
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pdf_pages_and_metadata(make_pdf, engine):
+    path = make_pdf([["第一页：完成投资 28 亿元。"], ["第二页：增长 6.89%。"]])
+    doc = read_document(path, "p", engine=engine)
+    assert doc.format == "pdf"
+    assert [p.number for p in doc.pages] == [1, 2]
+    assert doc.pages[0].text == "第一页：完成投资 28 亿元。\n"
+    assert doc.pages[1].text == "第二页：增长 6.89%。\n"
+    # reportlab stamps the time of writing as CreationDate
+    assert doc.created is not None and abs((doc.created - date.today()).days) <= 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_column_pdf_reads_left_column_then_right(newspaper_pdf, seed_paragraphs, engine):
+    doc = read_document(newspaper_pdf, "np", engine=engine)
+    page1 = doc.pages[0].text
+    lines = page1.splitlines()
+    assert lines[0].split() == ["许昌日报", "综合新闻", "2018年11月20日", "星期二"]
+    # the overprinted title appears once, not as 许许昌昌
+    assert lines[1].strip() == "许昌奋楫弄潮 40 年之示范区篇"
+    body = re.sub(r"\s", "", "".join(lines[2:]))
+    # left column first: the first paragraphs come out whole and in order
+    first_three = re.sub(r"\s", "", "".join(seed_paragraphs[:3]))
+    assert body.startswith(first_three)
+
+
+def test_engines_give_the_same_text_for_the_newspaper(newspaper_pdf):
+    a = read_document(newspaper_pdf, "np", engine="pdfplumber")
+    b = read_document(newspaper_pdf, "np", engine="pdfium")
+    # pdfminer cannot map U+00B7 (·) of reportlab's STSong-Light; pdfium can
+    assert [p.text for p in a.pages] == [p.text.replace("·", "") for p in b.pages]
+    assert "阿里巴巴·许昌" in "".join(p.text for p in b.pages)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("D:20180427190033+11'00'", date(2018, 4, 27)),
+        ("D:20210119093716", date(2021, 1, 19)),
+        (b"D:20120326193725+08'00'", date(2012, 3, 26)),
+        ("D:2017", date(2017, 1, 1)),
+        ("D:20171399", None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_parse_pdf_date(value, expected):
+    assert parse_pdf_date(value) == expected
+
+
+def _chars(text: str, x: float, top: float, size: float = 10.0, step: float | None = None) -> list[Char]:
+    step = size if step is None else step
+    return [Char(ch, x + i * step, x + i * step + size, top, top + size, size) for i, ch in enumerate(text)]
+
+
+def test_dedupe_removes_overprinted_glyphs_but_not_repeated_characters():
+    chars = _chars("天天向上", 100, 100)
+    overprint = _chars("天天向上", 100.3, 100.2)
+    kept = dedupe_chars(chars + overprint)
+    assert "".join(c.text for c in kept) == "天天向上"
+
+
+def test_layout_reads_two_columns_in_column_order():
+    rows = []
+    left = ["左栏第一行文字内容很长", "左栏第二行文字内容很长", "左栏第三行文字内容很长", "左栏第四行文字内容很长"]
+    right = ["右栏第一行文字内容很长", "右栏第二行文字内容很长", "右栏第三行文字内容很长", "右栏第四行文字内容很长"]
+    for i, (lt, rt) in enumerate(zip(left, right)):
+        rows += _chars(lt, 50, 100 + 15 * i) + _chars(rt, 200, 100 + 15 * i)
+    assert layout_chars(rows).splitlines() == left + right
+
+
+def test_layout_inserts_spaces_at_wide_gaps_only():
+    chars = _chars("增长", 50, 100) + _chars("6.89%", 75, 100, size=10, step=5)
+    assert layout_chars(chars) == "增长 6.89%\n"
+    assert layout_chars(_chars("增长6", 50, 100)) == "增长6\n"
