@@ -76,6 +76,7 @@ class OrgRules:
     rules: list[OrgRule]
     stop_words: frozenset[str]
     tentative_words: frozenset[str]
+    re_trailing: Any  # a bracket group that closes a name: （特殊普通合伙）
     generic_stems: frozenset[str]
     not_followed_by: Any  # regex: a candidate followed by this is not a name (金融大厦)
     suffix_types: dict[str, str]  # suffix -> org_type, to type model spans
@@ -126,6 +127,7 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
         rules=compiled,
         stop_words=frozenset(lists["stop_words"]),
         tentative_words=frozenset(lists.get("tentative_words", [])),
+        re_trailing=regex.compile(r"[（(](?:\L<b>)[）)]", b=lists.get("trailing_brackets") or ["\x00"]),
         generic_stems=frozenset(lists["generic_stems"]),
         not_followed_by=regex.compile(r"\L<w>", w=lists["not_followed_by"]),
         suffix_types=suffix_types,
@@ -216,7 +218,7 @@ def _is_place_token(word: str) -> bool:
     tag = word_tag(word)
     if tag == "ns":
         return True
-    return len(word) >= 2 and bool(RE_NAME_TOKEN.fullmatch(word)) and word[-1] in "省市县区州盟旗镇乡" and tag in (None, "ns")
+    return len(word) >= 2 and bool(RE_NAME_TOKEN.fullmatch(word)) and word[-1] in "省市县区州盟旗镇乡縣區" and tag in (None, "ns")
 
 
 # ---------------------------------------------------------------- rule matching
@@ -342,6 +344,9 @@ def _match_rules(text: str, idx: _TokenIndex, rules: OrgRules) -> list[_Span]:
             start = _extend_left(text, idx, s, rules, rule.extend)
             if start < 0 or not _stem_ok(text, start, s, rules):
                 continue
+            trailing = rules.re_trailing.match(text, e)
+            if trailing:
+                e = trailing.end()
             spans.append(_Span(start, e, rule.id, rule.org_type, prio))
     return _resolve(spans)
 
@@ -356,30 +361,36 @@ def _resolve(spans: Iterable[_Span]) -> list[_Span]:
 
 
 def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRules) -> list[_Span]:
-    """Short forms (華新電子) of full names found (華新電子集團有限公司), after the full name."""
+    """Short forms (華新電子, 森源电气) of full names found (華新電子集團有限公司), after the full name.
+
+    The short form is the name minus its company suffix, and that minus a leading
+    place name (河南森源电气股份有限公司 -> 河南森源电气, 森源电气).
+    """
     out: list[_Span] = []
     for prio, rule in enumerate(rules.rules):
         if rule.kind != "short_form":
             continue
-        taken = list(spans)
         for sp in spans:
             name = text[sp.start : sp.end]
-            short = ""
+            shorts = []
             for suf in rule.strip_suffixes:
                 if name.endswith(suf) and len(name) - len(suf) >= 2:
-                    short = name[: -len(suf)]
+                    shorts.append(name[: -len(suf)])
                     break
-            if not short or short in rules.generic_stems or short in rules.word_types:
-                continue
-            for m in regex.finditer(regex.escape(short), text, pos=sp.end):
-                s, e = m.span()
-                if any(s < k.end and e > k.start for k in taken):
+            if shorts:
+                for k in (3, 2):  # 河南|森源电气, 長葛市|…
+                    head = shorts[0][:k]
+                    if len(shorts[0]) - k >= 2 and (word_tag(head) == "ns" or _is_place_token(head)):
+                        shorts.append(shorts[0][k:])
+                        break
+            for short in shorts:
+                if short in rules.generic_stems or short in rules.word_types:
                     continue
-                if not idx.is_start(text, s) and not idx.is_end(text, e):
-                    continue
-                new = _Span(s, e, rule.id, sp.org_type, prio)
-                out.append(new)
-                taken.append(new)
+                for m in regex.finditer(regex.escape(short), text, pos=sp.end):
+                    s, e = m.span()
+                    if not idx.is_start(text, s) and not idx.is_end(text, e):
+                        continue
+                    out.append(_Span(s, e, rule.id, sp.org_type, prio))
     return out
 
 
@@ -418,7 +429,11 @@ def _merge(text: str, idx: _TokenIndex, spans: list[_Span], entities: Sequence[E
         contains = all(ent.start <= sp.start and sp.end <= ent.end for sp in overlapping)
         longer = ent.end - ent.start > max(sp.end - sp.start for sp in overlapping)
         last = max(overlapping, key=lambda sp: sp.end)
-        complete = ent.end == last.end or bool(rules.re_suffix.search(ent.text))
+        # A gazetteer word or short form at the start of a longer model span (小米|科技)
+        # is a part of the name the model found.
+        head_word = last.start == ent.start and any(
+            r.id == last.rule and r.kind in ("words", "short_form") for r in rules.rules)
+        complete = ent.end == last.end or head_word or bool(rules.re_suffix.search(ent.text))
         if contains and longer and complete and len(overlapping) == 1:
             org_type = last.org_type if ent.end == last.end else _classify(ent.text, rules)
             out = [sp for sp in out if sp not in overlapping]
@@ -445,7 +460,7 @@ def extract_orgs(analysis: Analysis, rules: OrgRules, entities: Sequence[Entity]
     idx = _TokenIndex.build(text, analysis.tokens)
     spans = _match_rules(text, idx, rules)
     spans = _merge(text, idx, spans, entities, rules)
-    spans = sorted(spans + _short_forms(text, idx, spans, rules), key=lambda x: x.start)
+    spans = _resolve(spans + _short_forms(text, idx, spans, rules))
     return [Mention(kind="ORG", start=s.start, end=s.end, text=text[s.start : s.end], rule=s.rule,
                     org_type=s.org_type) for s in spans]
 
