@@ -1,0 +1,112 @@
+"""Tests of pipeline.ner and the data handling of pipeline.train_ner (no training here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import ner
+from pipeline.records import Sentence
+from pipeline.train_ner import (
+    GoldSentence,
+    _from_bio,
+    read_cluener,
+    read_msra,
+    score_spans,
+    sentence_chunks,
+    split_sentence,
+)
+
+MODEL = ner.MODEL_DIR
+has_model = pytest.mark.skipif(not (MODEL / "config.cfg").exists(), reason=f"no shipped model at {MODEL}")
+
+
+def test_import_is_cheap():
+    code = "import sys, pipeline.ner, pipeline.orgs; print('spacy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"
+
+
+def test_from_bio():
+    sent = _from_bio(list("中共中央致贺词"), ["B-ORG", "I-ORG", "I-ORG", "I-ORG", "O", "O", "O"])
+    assert sent.text == "中共中央致贺词"
+    assert sent.spans == ((0, 4, "ORG"),)
+
+
+def test_read_msra_empty_tag_is_o(tmp_path):
+    p = tmp_path / "bio"
+    p.write_text("0\t\n许\tB-LOC\n昌\tI-LOC\n\n国\tB-ORG\n务\tI-ORG\n院\tI-ORG\n", encoding="utf-8")
+    assert read_msra(p) == [GoldSentence("0许昌", ((1, 3, "LOC"),)), GoldSentence("国务院", ((0, 3, "ORG"),))]
+
+
+def test_read_cluener_maps_labels(tmp_path):
+    p = tmp_path / "c.json"
+    rec = {"text": "浙商银行叶老桂在故宫任总经理", "label": {
+        "company": {"浙商银行": [[0, 3]]}, "name": {"叶老桂": [[4, 6]]},
+        "scene": {"故宫": [[8, 9]]}, "position": {"总经理": [[11, 13]]}}}
+    p.write_text(json.dumps(rec, ensure_ascii=False) + "\n", encoding="utf-8")
+    (sent,) = read_cluener(p)
+    assert sent.spans == ((0, 4, "ORG"), (4, 7, "PER"), (8, 10, None))
+
+
+def test_split_sentence_never_inside_an_entity():
+    sent = GoldSentence("甲公司成立。乙“很好！”集团", ((0, 3, "ORG"), (6, 14, "ORG")))
+    parts = split_sentence(sent)
+    assert [p.text for p in parts] == ["甲公司成立。", "乙“很好！”集团"]
+    assert parts[1].spans == ((0, 8, "ORG"),)
+
+
+def test_sentence_chunks_cover_text():
+    text = "一。二三四五六七八九十！末"
+    chunks = sentence_chunks(text, 4)
+    assert "".join(text[a:b] for a, b in chunks) == text
+    assert all(b - a <= 4 for a, b in chunks)
+
+
+def test_score_spans_ignores_missing_gold():
+    gold = [[(0, 2, "ORG"), (3, 5, None)], [(0, 1, "PER")]]
+    pred = [[(0, 2, "ORG"), (3, 5, "LOC")], [(0, 2, "PER")]]
+    s = score_spans(gold, pred)
+    assert s.prf("ORG") == (1.0, 1.0, 1.0)
+    assert s.fp["LOC"] == 0 and s.fp["PER"] == 1 and s.fn["PER"] == 1
+
+
+def test_tokenizer_bigram_features():
+    import spacy
+
+    ner.register_components()
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": ner.TOKENIZER_NAME}}})
+    doc = nlp("许继 2018集团")
+    assert [t.text for t in doc] == list("许继2018集团")
+    assert doc.text == "许继 2018集团"
+    assert doc[0].norm_ == "许继" and doc[0].lemma_ == "\x00许"
+    assert doc[2].norm_ == "00"  # digits fold to 0
+
+
+@has_model
+def test_shipped_model_size_is_small():
+    size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
+    assert size < 15_000_000
+
+
+@has_model
+def test_find_entities_offsets_and_subset():
+    model = ner.load_ner_model()
+    assert ner.load_ner_model() is model  # cached
+    text = "国务院总理李克强在北京会见了来访的客人。同比增长6.89%。中国人民银行发布公告。"
+    ents = model.find_entities(text)
+    for e in ents:
+        assert text[e.start : e.end] == e.text and e.label in ner.LABELS
+    assert ("国务院", "ORG") in {(e.text, e.label) for e in ents}
+    assert ("中国人民银行", "ORG") in {(e.text, e.label) for e in ents}
+    # Only the given sentences are read, offsets still index the whole text.
+    s = text.index("中国人民银行")
+    only = model.find_entities(text, [Sentence(s, len(text), text[s:])])
+    assert only and all(e.start >= s for e in only)
+    assert ("中国人民银行", "ORG") in {(e.text, e.label) for e in only}
+    assert model.find_entities("") == []
