@@ -92,7 +92,7 @@ RE_PAGE_NUMBER_ANYWHERE = re.compile(
 )
 RE_PAGE_NUMBER_EDGE = re.compile(r"\d{1,4}(?:\s*/\s*\d{1,4})?|[（(]\s*\d{1,4}\s*[）)]")
 RE_DIGITS = re.compile(r"\d+")
-FURNITURE_EDGE_LINES = 3  # lines at the top and at the bottom of a page that may be furniture
+FURNITURE_EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be furniture
 
 # --------------------------------------------------------------------------
 # 4. doubled glyphs
@@ -148,6 +148,8 @@ def _ends_paragraph(line: str) -> bool:
     last = line[-1]
     if last in SENTENCE_END:
         return True
+    if last == "." and len(line) > 1 and not line[-2].isdigit():
+        return True  # CO.,LTD.  (but 3433. may be a number cut in two)
     return last in CLOSERS and len(line) > 1 and line[-2] in SENTENCE_END
 
 
@@ -229,7 +231,8 @@ def _clean_pages(pages: tuple[Page, ...] | list[Page]) -> CleanText:
         state.delete(_furniture_spans(state, raw_starts))
     else:
         state.delete(_page_number_lines(state.text))
-    state.delete(_doubled_glyph_spans(state.text))
+    state.delete(_doubled_char_spans(state.text))
+    state.delete(_doubled_chunk_spans(state.text))
     state.delete(_line_spans(state.text))
 
     offs = state.offs
@@ -311,22 +314,21 @@ def _furniture_key(line: str) -> str:
 # 4. doubled glyphs
 
 
-def _doubled_glyph_spans(text: str) -> list[tuple[int, int]]:
+def _doubled_char_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for m in RE_REPEATED_CHARS.finditer(text):
         spans.extend(_collapse_char_runs(text, m.start(), m.end()))
-    if "\n" in text or len(text) <= 60:
-        candidates = RE_SHORT_LINE.finditer(text) if "\n" in text else [re.match(r".*", text)]
-        for line in candidates:
-            spans.extend(_collapse_tandems(text, line.start(), line.end()))
-    spans.sort()
-    # the two detectors may overlap; keep the first of overlapping spans
-    out: list[tuple[int, int]] = []
-    for a, b in spans:
-        if out and a < out[-1][1]:
-            continue
-        out.append((a, b))
-    return out
+    return spans
+
+
+def _doubled_chunk_spans(text: str) -> list[tuple[int, int]]:
+    # only short lines: overprinted titles stand alone, and the tandem search
+    # is the slowest regex of this module
+    lines = RE_SHORT_LINE.finditer(text) if "\n" in text else [re.match(r".*", text)]
+    spans: list[tuple[int, int]] = []
+    for line in lines:
+        spans.extend(_collapse_tandems(text, line.start(), line.end()))
+    return spans
 
 
 def _distinct_enough(chunks: Iterable[str]) -> bool:

@@ -357,6 +357,8 @@ SEGMENT_GAP = 1.2
 SPACE_GAP = 0.45
 # Indents are kept as up to this many spaces (one per font size).
 MAX_INDENT = 8
+# A line ending this many font sizes left of its column's right edge is short.
+SHORT_LINE = 1.5
 
 
 def dedupe_chars(chars: Iterable[Char]) -> list[Char]:
@@ -390,6 +392,8 @@ def layout_chars(chars: Sequence[Char]) -> str:
         return ""
     spaces = _Spaces([c for c in chars if c.text.isspace()])
     lines = _layout_block([c for c in chars if not c.text.isspace()], spaces, 0)
+    while lines and not lines[-1]:
+        lines.pop()
     return "".join(line + "\n" for line in lines)
 
 
@@ -513,14 +517,30 @@ def _row_text(row: Sequence[Char], spaces: _Spaces) -> str:
 
 
 def _indented_lines(rows: list[list[Char]], spaces: _Spaces, size: float) -> list[str]:
-    """Rows of one column as lines; a line that starts right of the column's
-    left edge keeps that indent as spaces (a paragraph start, a centred
-    heading), which clean uses to tell paragraphs apart."""
+    """Rows of one column as lines.
+
+    Two things of the geometry that the text alone would lose are kept for
+    clean: a line that starts right of the column's left edge keeps its
+    indent as spaces (a paragraph start, a centred heading), and a line that
+    stops well short of the column's right edge (a paragraph end, a heading,
+    a table row) is followed by an empty line, and a centred line (a title)
+    gets an empty line on both sides.
+    """
+    if not rows:
+        return []
     left = min(row[0].x0 for row in rows)
-    lines = []
+    rights = sorted(row[-1].x1 for row in rows)
+    right = rights[(9 * (len(rights) - 1)) // 10]
+    lines: list[str] = []
     for row in rows:
-        indent = min(MAX_INDENT, int((row[0].x0 - left) / size + 0.3))
+        left_gap, right_gap = row[0].x0 - left, right - row[-1].x1
+        centred = left_gap > 0.5 * size and abs(left_gap - (rights[-1] - row[-1].x1)) < size
+        if centred and lines and lines[-1]:
+            lines.append("")  # a centred line (title) is a paragraph of its own
+        indent = min(MAX_INDENT, int(left_gap / size + 0.3))
         lines.append(" " * indent + _row_text(row, spaces))
+        if right_gap > SHORT_LINE * size or centred:
+            lines.append("")
     return lines
 
 
@@ -555,8 +575,12 @@ def _layout_block(chars: list[Char], spaces: _Spaces, depth: int) -> list[str]:
 
     lines: list[str] = []
     band: list[Char] = []
+    wide_rows: list[list[Char]] = []
 
     def flush() -> None:
+        if wide_rows:
+            lines.extend(_indented_lines(wide_rows, spaces, size))
+            wide_rows.clear()
         if band:
             lines.extend(_layout_block([c for c in band if (c.x0 + c.x1) / 2 < mid], spaces, depth + 1))
             lines.extend(_layout_block([c for c in band if (c.x0 + c.x1) / 2 >= mid], spaces, depth + 1))
@@ -564,9 +588,12 @@ def _layout_block(chars: list[Char], spaces: _Spaces, depth: int) -> list[str]:
 
     for row, is_wide in zip(rows, wide):
         if is_wide:
-            flush()
-            lines.append(_row_text(row, spaces))
+            if band:
+                flush()
+            wide_rows.append(row)
         else:
+            if wide_rows:
+                flush()
             band.extend(row)
     flush()
     return lines

@@ -171,8 +171,12 @@ def test_two_column_pdf_reads_left_column_then_right(newspaper_pdf, seed_paragra
 def test_engines_give_the_same_text_for_the_newspaper(newspaper_pdf):
     a = read_document(newspaper_pdf, "np", engine="pdfplumber")
     b = read_document(newspaper_pdf, "np", engine="pdfium")
-    # pdfminer cannot map U+00B7 (·) of reportlab's STSong-Light; pdfium can
-    assert [p.text for p in a.pages] == [p.text.replace("·", "") for p in b.pages]
+    # pdfminer cannot map U+00B7 (·) of reportlab's STSong-Light; pdfium can.
+    # Without it a line ends early and gets the empty line of a short line.
+    def without_dot(text: str) -> str:
+        return re.sub(r"\n\n+", "\n", text.replace("·", ""))
+
+    assert [without_dot(p.text) for p in a.pages] == [without_dot(p.text) for p in b.pages]
     assert "阿里巴巴·许昌" in "".join(p.text for p in b.pages)
 
 
