@@ -36,9 +36,10 @@ the first or last lines, else the PDF creation date, else 31 December of the
 latest year the text mentions that is not in the future, else the file's
 modification date, else today.
 
-Speed: one combined regex pass over the text (rules are alternatives in file
-order, so the first rule in the file wins at a position), then plain Python on
-the matches only.
+Speed: one pass of a trigger regex (年, 月, 日, 季, …) finds the runs of
+date characters that can hold a date; every rule then runs over those runs
+only. Where matches of several rules overlap, the leftmost wins, then the
+longest, then the rule that comes first in the file.
 """
 
 from __future__ import annotations
@@ -87,16 +88,15 @@ class DateRule:
 
 @dataclass(frozen=True)
 class DateRules:
-    """The compiled date rules: one pattern per rule and their combination.
+    """The compiled date rules, in file order, and the two prefilter patterns.
 
-    Picklable: the patterns are compiled ``regex`` objects, which pickle with
-    their named lists; worker processes can also rebuild it with
-    ``load_date_rules`` (a few milliseconds).
+    Picklable: compiled ``regex`` patterns pickle with their named lists, and
+    worker processes can as well rebuild it with ``load_date_rules`` (milliseconds).
     """
 
     rules: tuple[DateRule, ...]
-    combined: regex.Pattern = field(repr=False)
-    group_names: tuple[str, ...] = field(repr=False, default=())
+    trigger: regex.Pattern = field(repr=False)
+    date_chars: frozenset[str] = field(repr=False)
 
     def by_id(self, rule_id: str) -> DateRule:
         for rule in self.rules:
@@ -119,8 +119,8 @@ def load_date_rules(rules_dir: Path) -> DateRules:
             problems.append(RuleProblem(str(path), 1, "", f"list rel_years: word {word!r} has no offset in "
                                         "pipeline/dates.py (known: "
                                         + ", ".join(sorted({**REL_YEARS, **REPORT_REL_YEARS})) + ")"))
+    trigger, date_chars = _prefilter(rule_file.names, str(path), problems)
     compiled: list[DateRule] = []
-    sources: list[str] = []
     for rule in rule_file.rules:
         resolve = rule.data.get("resolve")
         if resolve not in RESOLVERS:
@@ -131,13 +131,38 @@ def load_date_rules(rules_dir: Path) -> DateRules:
         if pattern is None:
             continue
         compiled.append(DateRule(rule.id, resolve, pattern))
-        sources.append(pattern.pattern)
+        if trigger is None:
+            continue
+        for example in rule.examples:
+            if not trigger.search(example.match):
+                problems.append(rule.where(f"example match {example.match!r} has no TRIGGER, "
+                                           "the extractor would never look at it", example.line))
+            odd = sorted({ch for ch in example.match if ch not in date_chars})
+            if odd:
+                problems.append(rule.where(f"example match {example.match!r} has characters outside "
+                                           f"DATECHAR: {''.join(odd)!r}", example.line))
     raise_problems(problems)
-    group_names = tuple(f"R{i}" for i in range(len(compiled)))
-    combined_source = "|".join(f"(?P<{name}>{src})" for name, src in zip(group_names, sources, strict=True))
-    used = set(regex.findall(r"\\L<(\w+)>", combined_source))
-    combined = regex.compile(combined_source, **{name: rule_file.lists[name] for name in used})
-    return DateRules(rules=tuple(compiled), combined=combined, group_names=group_names)
+    return DateRules(rules=tuple(compiled), trigger=trigger, date_chars=date_chars)
+
+
+def _prefilter(names: dict[str, str], path: str, problems: list[RuleProblem]
+               ) -> tuple[regex.Pattern | None, frozenset[str]]:
+    """The TRIGGER pattern and the DATECHAR set of the rule file."""
+    trigger = None
+    chars: frozenset[str] = frozenset()
+    for key in ("TRIGGER", "DATECHAR"):
+        if key not in names:
+            problems.append(RuleProblem(path, 1, "", f"names: {key} is required (see the file's comments)"))
+    try:
+        if "TRIGGER" in names:
+            trigger = regex.compile(names["TRIGGER"])
+        if "DATECHAR" in names:
+            char_class = regex.compile(names["DATECHAR"])
+            chars = frozenset(chr(c) for c in range(0x20, 0x10000) if char_class.fullmatch(chr(c)))
+            chars |= {"\t"}
+    except regex.error as exc:
+        problems.append(RuleProblem(path, 1, "", f"names: bad TRIGGER or DATECHAR: {exc}"))
+    return trigger, chars
 
 
 # -- calendar helpers --------------------------------------------------------------------
@@ -205,14 +230,11 @@ class _Resolved:
     whole_year: bool = False  # names a whole year: may set the year the report speaks of
 
 
-def _group(m: regex.Match, name: str) -> str | None:
-    try:
-        return m.group(name)
-    except IndexError:
-        return None
+def _group(m: dict[str, str | None], name: str) -> str | None:
+    return m.get(name)
 
 
-def _year(m: regex.Match, ctx: _Context, suffix: str = "") -> tuple[int, bool, bool]:
+def _year(m: dict[str, str | None], ctx: _Context, suffix: str = "") -> tuple[int, bool, bool]:
     """(year, relative, written): the year of a match's year prefix, else of the context."""
     y = _group(m, "y" + suffix)
     if y:
@@ -231,7 +253,7 @@ def _year(m: regex.Match, ctx: _Context, suffix: str = "") -> tuple[int, bool, b
     return ctx.ref.year, True, False
 
 
-def _resolve_calendar(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_calendar(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     year, relative, written = _year(m, ctx)
     q, h, mo, d, part = (_group(m, k) for k in ("q", "h", "m", "d", "p"))
     out_year = year if written else None
@@ -283,53 +305,53 @@ def _resolve_calendar(m: regex.Match, ctx: _Context) -> _Resolved | None:
                      whole_year=ry not in REPORT_REL_YEARS)
 
 
-def _resolve_month_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_month_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     year, relative, written = _year(m, ctx)
     year2, relative2, written2 = _year(m, ctx, "2") if (_group(m, "y2") or _group(m, "yy2")
                                                        or _group(m, "ry2")) else (year, relative, written)
-    m1, m2 = _int(m.group("m")), _int(m.group("m2"))
+    m1, m2 = _int(m["m"]), _int(m["m2"])
     if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or (year2, m2) <= (year, m1):
         return None
     return _Resolved(date(year, m1, 1), date(year2, m2, _last_day(year2, m2)), "span",
                      relative or relative2, year2 if (written or written2) else None)
 
 
-def _resolve_first_months(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_first_months(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     year, relative, written = _year(m, ctx)
-    n = _int(m.group("n"))
+    n = _int(m["n"])
     if not 2 <= n <= 12:
         return None
     return _Resolved(date(year, 1, 1), date(year, n, _last_day(year, n)), "span", relative,
                      year if written else None)
 
 
-def _resolve_first_quarters(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_first_quarters(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     year, relative, written = _year(m, ctx)
-    n = _int(m.group("n"))
+    n = _int(m["n"])
     if not 2 <= n <= 4:
         return None
     return _Resolved(date(year, 1, 1), date(year, 3 * n, _last_day(year, 3 * n)), "span", relative,
                      year if written else None)
 
 
-def _resolve_quarter_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_quarter_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     year, relative, written = _year(m, ctx)
-    q1, q2 = _int(m.group("q")), _int(m.group("q2"))
+    q1, q2 = _int(m["q"]), _int(m["q2"])
     if not 1 <= q1 < q2 <= 4:
         return None
     return _Resolved(date(year, 3 * q1 - 2, 1), date(year, 3 * q2, _last_day(year, 3 * q2)), "span",
                      relative, year if written else None)
 
 
-def _resolve_day_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_day_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     year, relative, written = _year(m, ctx)
     has_year2 = bool(_group(m, "y2") or _group(m, "yy2") or _group(m, "ry2"))
     year2, relative2, _ = _year(m, ctx, "2") if has_year2 else (year, relative, written)
-    m1 = _int(m.group("m"))
-    m2 = _int(m.group("m2")) if _group(m, "m2") else m1
+    m1 = _int(m["m"])
+    m2 = _int(m["m2"]) if _group(m, "m2") else m1
     try:
-        start = date(year, m1, _int(m.group("d")))
-        end = date(year2, m2, _int(m.group("d2")))
+        start = date(year, m1, _int(m["d"]))
+        end = date(year2, m2, _int(m["d2"]))
     except ValueError:
         return None
     if end <= start:
@@ -337,14 +359,14 @@ def _resolve_day_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
     return _Resolved(start, end, "span", relative or relative2, year if written else None)
 
 
-def _resolve_year_span(m: regex.Match, ctx: _Context) -> _Resolved | None:
-    y1, y2 = _year_digits(m.group("y")), _year_digits(m.group("y2"))
+def _resolve_year_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    y1, y2 = _year_digits(m["y"]), _year_digits(m["y2"])
     if y2 <= y1:
         return None
     return _Resolved(date(y1, 1, 1), date(y2, 12, 31), "span", False, y2)
 
 
-def _resolve_since(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_since(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     if _group(m, "w"):  # 年初以来
         start = date(ctx.ref.year, 1, 1)
         written_year = None
@@ -361,8 +383,8 @@ def _resolve_since(m: regex.Match, ctx: _Context) -> _Resolved | None:
     return _Resolved(start, ctx.ref, "span", True, written_year)
 
 
-def _resolve_report_year(m: regex.Match, ctx: _Context) -> _Resolved | None:
-    word = m.group("w")
+def _resolve_report_year(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    word = m["w"]
     year = ctx.report_year
     if word in ("年初",):
         return _Resolved(*_month_interval(year, 1), "month", True)
@@ -371,7 +393,7 @@ def _resolve_report_year(m: regex.Match, ctx: _Context) -> _Resolved | None:
     return _Resolved(date(year, 1, 1), date(year, 12, 31), "year", True)
 
 
-def _resolve_same_period(m: regex.Match, ctx: _Context) -> _Resolved | None:
+def _resolve_same_period(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     if ctx.sentence_last is not None:
         start, end, granularity = ctx.sentence_last
         return _Resolved(_shift_year(start, -1), _shift_year(end, -1), granularity, True)
@@ -379,17 +401,17 @@ def _resolve_same_period(m: regex.Match, ctx: _Context) -> _Resolved | None:
     return _Resolved(date(year, 1, 1), date(year, 12, 31), "year", True)
 
 
-def _resolve_relative_day(m: regex.Match, ctx: _Context) -> _Resolved | None:
-    one = ctx.ref + timedelta(days=REL_DAYS[m.group("w")])
+def _resolve_relative_day(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    one = ctx.ref + timedelta(days=REL_DAYS[m["w"]])
     return _Resolved(one, one, "day", True)
 
 
-def _resolve_relative_month(m: regex.Match, ctx: _Context) -> _Resolved | None:
-    year, month = _add_months(ctx.ref.year, ctx.ref.month, REL_MONTHS[m.group("w")])
+def _resolve_relative_month(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    year, month = _add_months(ctx.ref.year, ctx.ref.month, REL_MONTHS[m["w"]])
     return _Resolved(*_month_interval(year, month), "month", True)
 
 
-Resolver = Callable[[regex.Match, _Context], _Resolved | None]
+Resolver = Callable[[dict[str, str | None], _Context], _Resolved | None]
 
 RESOLVERS: dict[str, Resolver] = {
     "calendar": _resolve_calendar,
@@ -421,30 +443,98 @@ def _after_comparison(text: str, start: int) -> bool:
     return before.endswith(_COMPARISON_TAIL)
 
 
+#: A run of date characters longer than this around a trigger is cut (tables of digits).
+MAX_RUN = 32
+
+
+def _candidate_runs(text: str, rules: DateRules) -> list[tuple[int, int]]:
+    """Maximal runs of DATECHARs that hold a TRIGGER (every date lies in one)."""
+    chars = rules.date_chars
+    n = len(text)
+    runs: list[tuple[int, int]] = []
+    end = -1
+    for m in rules.trigger.finditer(text):
+        t = m.start()
+        if t < end:
+            continue
+        a = t
+        while a > 0 and t - a < MAX_RUN and text[a - 1] in chars:
+            a -= 1
+        b = m.end()
+        while b < n and b - t < MAX_RUN and text[b] in chars:
+            b += 1
+        if runs and a <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], b)
+        else:
+            runs.append((a, b))
+        end = b
+    return runs
+
+
+def _find_matches(text: str, rules: DateRules) -> list[tuple[int, int, int, regex.Match]]:
+    """Non-overlapping (start, end, rule index, match): leftmost, then longest, then file order.
+
+    The rules run over a short string made of the candidate runs only, each
+    with one character of context before and two after (what the patterns'
+    lookbehinds and lookaheads inspect), so the cost follows the number of
+    dates rather than the length of the text.
+    """
+    runs = _candidate_runs(text, rules)
+    if not runs:
+        return []
+    pieces: list[str] = []
+    offsets: list[int] = []  # start in the short string of each piece
+    bases: list[int] = []  # short-string offset + base = text offset
+    bounds: list[tuple[int, int]] = []
+    pos = 0
+    for a, b in runs:
+        lo, hi = max(0, a - 1), min(len(text), b + 2)
+        pieces.append(text[lo:hi])
+        offsets.append(pos)
+        bases.append(lo - pos)
+        bounds.append((a, b))
+        pos += hi - lo + 1
+    short = "\n".join(pieces)
+    found: list[tuple[int, int, int, regex.Match]] = []
+    for index, rule in enumerate(rules.rules):
+        for m in rule.pattern.finditer(short):
+            k = bisect_right(offsets, m.start()) - 1
+            start, end = m.start() + bases[k], m.end() + bases[k]
+            a, b = bounds[k]
+            if a <= start and end <= b:
+                found.append((start, -end, index, m))
+    found.sort(key=lambda f: (f[0], f[1], f[2]))
+    out: list[tuple[int, int, int, regex.Match]] = []
+    last_end = -1
+    for start, neg_end, index, m in found:
+        if start >= last_end:
+            out.append((start, -neg_end, index, m))
+            last_end = -neg_end
+    return out
+
+
 def extract_dates(analysis: Analysis, rules: DateRules) -> list[Mention]:
     """Every DATE mention of the text, in text order, resolved against ``analysis.ref_date``."""
     text = analysis.text
     ctx = _Context(ref=analysis.ref_date, text=text)
     starts = _sentence_starts(analysis)
-    names = rules.group_names
     out: list[Mention] = []
-    for m in rules.combined.finditer(text):
-        index = next(i for i, name in enumerate(names) if m.group(name) is not None)
+    for start, end, index, m in _find_matches(text, rules):
         rule = rules.rules[index]
-        sentence = bisect_right(starts, m.start())
+        sentence = bisect_right(starts, start)
         if sentence != ctx.sentence:
             ctx.sentence, ctx.sentence_year, ctx.sentence_last = sentence, None, None
-        resolved = RESOLVERS[rule.resolve](m, ctx)
+        resolved = RESOLVERS[rule.resolve](m.groupdict(), ctx)
         if resolved is None:
             continue
         if resolved.year is not None:
             ctx.sentence_year = resolved.year
         ctx.sentence_last = (resolved.start, resolved.end, resolved.granularity)
         if (resolved.granularity == "year" and resolved.whole_year and resolved.year is not None
-                and not _after_comparison(text, m.start())):
+                and not _after_comparison(text, start)):
             ctx.speaking_year = resolved.year
         out.append(Mention(
-            kind="DATE", start=m.start(), end=m.end(), text=m.group(), rule=rule.id,
+            kind="DATE", start=start, end=end, text=text[start:end], rule=rule.id,
             date_start=resolved.start.isoformat(), date_end=resolved.end.isoformat(),
             granularity=resolved.granularity, relative=resolved.relative))
     return out
@@ -470,7 +560,7 @@ DATELINE_LINES = 12
 
 
 def _full_date(m: regex.Match) -> date | None:
-    y, mo, d = m.group("y"), m.group("m"), m.group("d")
+    y, mo, d = m["y"], m["m"], m["d"]
     try:
         return date(_year_digits(y), _int(mo), _int(d))
     except (ValueError, KeyError):
