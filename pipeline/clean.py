@@ -205,7 +205,9 @@ def clean_document(doc: Document) -> CleanText:
 
     Raw offsets index ``"".join(page.text for page in doc.pages)``.
     """
-    return _clean_pages(doc.pages)
+    # PDF text marks paragraph ends with an empty line on purpose (read.py);
+    # in text files an empty line inside a sentence is a page-break artifact
+    return _clean_pages(doc.pages, join_across_blank=doc.format != "pdf")
 
 
 def clean_text(text: str) -> CleanText:
@@ -213,7 +215,7 @@ def clean_text(text: str) -> CleanText:
     return _clean_pages((Page(1, text),))
 
 
-def _clean_pages(pages: tuple[Page, ...] | list[Page]) -> CleanText:
+def _clean_pages(pages: tuple[Page, ...] | list[Page], join_across_blank: bool = True) -> CleanText:
     raw = "".join(p.text for p in pages)
     raw_starts = []
     pos = 0
@@ -233,7 +235,7 @@ def _clean_pages(pages: tuple[Page, ...] | list[Page]) -> CleanText:
         state.delete(_page_number_lines(state.text))
     state.delete(_doubled_char_spans(state.text))
     state.delete(_doubled_chunk_spans(state.text))
-    state.delete(_line_spans(state.text))
+    state.delete(_line_spans(state.text, join_across_blank))
 
     offs = state.offs
     offs.append(len(raw))
@@ -381,7 +383,7 @@ def _collapse_tandems(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # 5. lines
 
 
-def _line_spans(text: str) -> list[tuple[int, int]]:
+def _line_spans(text: str, join_across_blank: bool) -> list[tuple[int, int]]:
     """Spans to delete so that lines are stripped, blank lines collapse to one
     and line breaks inside sentences disappear."""
     lines: list[tuple[int, int]] = []  # stripped content of non-empty lines
@@ -402,7 +404,7 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     widths = sorted(_width(text[a:b]) for a, b in lines)
     usual = widths[(3 * len(widths)) // 4]
     full = FULL_LINE * usual
-    full_across_blank = FULL_LINE_ACROSS_BLANK * usual
+    full_across_blank = FULL_LINE_ACROSS_BLANK * usual if join_across_blank else float("inf")
 
     # a line indented more than most lines starts a paragraph (PDF text keeps
     # indents; text files mostly indent nothing or every paragraph alike)

@@ -224,7 +224,7 @@ def test_two_column_newspaper_pdf_cleans_like_the_text(newspaper_pdf, seed_text,
     for furniture in ("许昌日报", "综合新闻", "星期二", "- 1 -", "- 2 -"):
         assert furniture not in clean.text
     assert re.search(r"(?m)^\s*\d+\s*$", clean.text) is None
-    assert clean.text.startswith("许昌奋楫弄潮 40 年之示范区篇\n新发展，新希望。")
+    assert clean.text.startswith("许昌奋楫弄潮 40 年之示范区篇\n\n新发展，新希望。")
     _assert_offsets_exact(clean, "".join(p.text for p in doc.pages))
     assert clean.page_at(clean.text.index("引智接智")) == 2
 

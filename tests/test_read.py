@@ -158,7 +158,7 @@ def test_pdf_pages_and_metadata(make_pdf, engine):
 def test_two_column_pdf_reads_left_column_then_right(newspaper_pdf, seed_paragraphs, engine):
     doc = read_document(newspaper_pdf, "np", engine=engine)
     page1 = doc.pages[0].text
-    lines = page1.splitlines()
+    lines = [line for line in page1.splitlines() if line.strip()]
     assert lines[0].split() == ["许昌日报", "综合新闻", "2018年11月20日", "星期二"]
     # the overprinted title appears once, not as 许许昌昌
     assert lines[1].strip() == "许昌奋楫弄潮 40 年之示范区篇"
