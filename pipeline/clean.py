@@ -37,6 +37,8 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from itertools import accumulate
 
 from pipeline.records import CleanText, Document, Page
 
@@ -57,6 +59,13 @@ FOLD[0x00A0] = ord(" ")  # no-break space
 FOLD[0x0009] = ord(" ")  # tab
 FOLD[0x000D] = ord("\n")  # a lone CR (a CR before LF is deleted first)
 del _c
+
+
+RE_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(FOLD)) + "]+")
+
+
+def _fold_match(m: re.Match[str]) -> str:
+    return m.group().translate(FOLD)
 
 
 def fold_char(ch: str) -> str:
@@ -101,7 +110,8 @@ FURNITURE_EDGE_LINES = 2  # lines at the top and at the bottom of a page that ma
 RE_REPEATED_CHARS = re.compile(r"(?:(\S)\1+){3,}")
 # a short chunk written twice: 许昌许昌, ··, 奋楫弄潮奋楫弄潮
 RE_TANDEM = re.compile(r"(\S{1,8}?)\1")
-RE_SHORT_LINE = re.compile(r"(?m)^[^\n]{4,60}$")
+# a short line without sentence punctuation (a title); paragraph ends have it
+RE_SHORT_LINE = re.compile(r"(?m)^[^\n。，；！？]{4,60}$")
 RE_ASCII_ALNUM = re.compile(r"[0-9A-Za-z\s]")
 
 # --------------------------------------------------------------------------
@@ -124,6 +134,7 @@ FULL_LINE = 0.7
 FULL_LINE_ACROSS_BLANK = 0.85
 
 
+@lru_cache(maxsize=8192)
 def _char_class(ch: str) -> str:
     if "0" <= ch <= "9":
         return "digit"
@@ -223,7 +234,8 @@ def _clean_pages(pages: tuple[Page, ...] | list[Page], join_across_blank: bool =
         raw_starts.append(pos)
         pos += len(p.text)
 
-    state = _Text(raw.translate(FOLD), array("q", range(len(raw))))
+    folded = RE_FOLDABLE.sub(_fold_match, raw) if RE_FOLDABLE.search(raw) else raw
+    state = _Text(folded, array("q", range(len(raw))))
     # a CR before LF is deleted, a lone CR was folded to LF: test the raw text
     if "\r" in raw or any(ch in raw for ch in "\ufeff\u200b\u200c\u200d\u2060\u00ad"):
         state.delete(m.span() for m in RE_INVISIBLE.finditer(raw))
@@ -385,51 +397,53 @@ def _collapse_tandems(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _line_spans(text: str, join_across_blank: bool) -> list[tuple[int, int]]:
     """Spans to delete so that lines are stripped, blank lines collapse to one
-    and line breaks inside sentences disappear."""
-    lines: list[tuple[int, int]] = []  # stripped content of non-empty lines
-    indents: list[int] = []  # spaces before each of them
-    spans: list[tuple[int, int]] = []
-    # a line's content: strip spaces at both ends
-    for a, b in _lines(text):
-        ca, cb = a, b
-        while ca < cb and text[ca] == " ":
-            ca += 1
-        while cb > ca and text[cb - 1] == " ":
-            cb -= 1
-        if ca < cb:
-            lines.append((ca, cb))
-            indents.append(ca - a)
-    if not lines:
+    and line breaks inside sentences disappear.
+
+    Written as list comprehensions plus one tight loop over line pairs: this
+    is the hot loop of the stage (one iteration per line of the document).
+    """
+    lines = text.split("\n")
+    starts = list(accumulate([len(line) + 1 for line in lines], initial=0))
+    stripped = [line.strip(" ") for line in lines]
+    lead = [len(line) - len(line.lstrip(" ")) for line in lines]
+    full_lines = [i for i, line in enumerate(stripped) if line]
+    if not full_lines:
         return [(0, len(text))] if text else []
-    widths = sorted(_width(text[a:b]) for a, b in lines)
-    usual = widths[(3 * len(widths)) // 4]
+    # width ~ UTF-8 length: CJK 3, ASCII 1; only ratios to the usual width matter
+    widths = [len(line.encode()) for line in stripped]
+    sample = sorted(widths[i] for i in full_lines)
+    usual = sample[(3 * len(sample)) // 4]
     full = FULL_LINE * usual
     full_across_blank = FULL_LINE_ACROSS_BLANK * usual if join_across_blank else float("inf")
-
     # a line indented more than most lines starts a paragraph (PDF text keeps
     # indents; text files mostly indent nothing or every paragraph alike)
-    usual_indent = Counter(indents).most_common(1)[0][0]
+    usual_indent = Counter(lead[i] for i in full_lines).most_common(1)[0][0]
 
-    spans.append((0, lines[0][0]))  # white space before the first line
-    for (a1, b1), (a2, b2), indent in zip(lines, lines[1:], indents[1:]):
-        gap = text[b1:a2]
-        blank = gap.count("\n") >= 2
-        line = text[a1:b1]
-        join = (
-            indent <= usual_indent
-            and _joinable(text[b1 - 1], text[a2])
-            and not _ends_paragraph(line)
-            and _width(line) >= (full_across_blank if blank else full)
-            and not RE_BLOCK_START.match(text, a2)
-        )
-        if join:
-            spans.append((b1, a2))
-        else:  # keep the first newline and, for a blank line, the last one
-            first = text.index("\n", b1, a2)
-            last = text.rindex("\n", b1, a2) if blank else first
-            spans += [(b1, first), (first + 1, last), (last + 1, a2)]
-    last_end = lines[-1][1]
+    spans: list[tuple[int, int]] = [(0, starts[full_lines[0]] + lead[full_lines[0]])]
+    ends_par = _ends_paragraph
+    joinable = _joinable
+    block_start = RE_BLOCK_START.match
+    for i, j in zip(full_lines, full_lines[1:]):
+        line = stripped[i]
+        end_i = starts[i] + lead[i] + len(line)  # end of line i's content
+        start_j = starts[j] + lead[j]  # start of line j's content
+        blank = j > i + 1
+        if (
+            lead[j] <= usual_indent
+            and widths[i] >= (full_across_blank if blank else full)
+            and not ends_par(line)
+            and joinable(line[-1], stripped[j][0])
+            and not block_start(stripped[j])
+        ):
+            spans.append((end_i, start_j))
+        else:  # keep the newline after line i and, for a blank line, the one before line j
+            first = starts[i + 1] - 1
+            spans.append((end_i, first))
+            if blank:
+                spans.append((first + 1, starts[j] - 1))
+            spans.append((starts[j], start_j))
+    last = full_lines[-1]
+    end_last = starts[last] + lead[last] + len(stripped[last])
     # keep one final newline if the text had one
-    nl = text.find("\n", last_end)
-    spans.append((nl + 1, len(text)) if nl >= 0 else (last_end, len(text)))
+    spans.append((end_last + 1, len(text)) if last + 1 < len(lines) else (end_last, len(text)))
     return [(a, b) for a, b in spans if b > a]
