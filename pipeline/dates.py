@@ -13,11 +13,16 @@ Which year a mention is in, when the mention does not write it:
 * 今年/本年, 去年, 前年, 明年, 后年 count from the **reference date**'s year.
 * A year-less month, day, quarter, half or span (9月末, 8月18日, 上半年,
   前三季度, 1-9月) takes the year written or named earlier **in the same
-  sentence** (``2023年1-9月……其中9月``), else the reference year.
+  sentence** (``2023年1-9月……其中9月``), else the **document's year**, else
+  the reference year. The document's year is a whole year written in the
+  title, the first line when it is short and ends no sentence (``中华人民共和国
+  2021年国民经济和社会发展统计公报``, ``二〇二三年度報告摘要``): there 一季度
+  and 12月份 are of 2021.
 * 全年, 本年度, 年初, 年末, 年底, 上年 (and 上年末) speak of **the year the
   report speaks of**: the year of the most recent earlier mention in the text
   that names a whole year (2021年, 2021年度, 今年), skipping years that follow a
-  comparison word (比2020年, 较2019年, 高于2019年); else the reference year.
+  comparison word (比2020年, 较2019年, 高于2019年); else the document's year;
+  else the reference year.
   So in the 2021 statistical communiqué published in February 2022 (title
   "2021年国民经济和社会发展统计公报"), 全年 is 2021 and 上年 is 2020.
 * 去年同期 / 上年同期 is the period named just before it in the same
@@ -214,10 +219,15 @@ class _Context:
     sentence_year: int | None = None  # year written or named earlier in the sentence
     sentence_last: tuple[date, date, str] | None = None  # the previous interval in the sentence
     speaking_year: int | None = None  # the year the report speaks of
+    document_year: int | None = None  # the whole year the title names (2021年…统计公报)
+
+    @property
+    def default_year(self) -> int:
+        return self.document_year if self.document_year is not None else self.ref.year
 
     @property
     def report_year(self) -> int:
-        return self.speaking_year if self.speaking_year is not None else self.ref.year
+        return self.speaking_year if self.speaking_year is not None else self.default_year
 
 
 @dataclass(slots=True)
@@ -250,7 +260,7 @@ def _year(m: dict[str, str | None], ctx: _Context, suffix: str = "") -> tuple[in
         return ctx.ref.year + REL_YEARS[ry], True, True
     if ctx.sentence_year is not None:
         return ctx.sentence_year, True, False
-    return ctx.ref.year, True, False
+    return ctx.default_year, True, False
 
 
 def _resolve_calendar(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
@@ -443,6 +453,21 @@ def _after_comparison(text: str, start: int) -> bool:
     return before.endswith(_COMPARISON_TAIL)
 
 
+#: The first line is a title when it is at most this long and ends no sentence.
+TITLE_CHARS = 100
+
+
+def _title_end(text: str) -> int:
+    """End of the text's first line when that line is a title, else 0."""
+    stripped = len(text) - len(text.lstrip())
+    end = text.find("\n", stripped)
+    end = len(text) if end < 0 else end
+    title = text[stripped:end]
+    if len(title) > TITLE_CHARS or any(ch in title for ch in "。！？!?"):
+        return 0
+    return end
+
+
 #: A run of date characters longer than this around a trigger is cut (tables of digits).
 MAX_RUN = 32
 
@@ -518,6 +543,7 @@ def extract_dates(analysis: Analysis, rules: DateRules) -> list[Mention]:
     text = analysis.text
     ctx = _Context(ref=analysis.ref_date, text=text)
     starts = _sentence_starts(analysis)
+    title_end = _title_end(text)
     out: list[Mention] = []
     for start, end, index, m in _find_matches(text, rules):
         rule = rules.rules[index]
@@ -533,6 +559,8 @@ def extract_dates(analysis: Analysis, rules: DateRules) -> list[Mention]:
         if (resolved.granularity == "year" and resolved.whole_year and resolved.year is not None
                 and not _after_comparison(text, start)):
             ctx.speaking_year = resolved.year
+            if end <= title_end and not resolved.relative and ctx.document_year is None:
+                ctx.document_year = resolved.year
         out.append(Mention(
             kind="DATE", start=start, end=end, text=text[start:end], rule=rule.id,
             date_start=resolved.start.isoformat(), date_end=resolved.end.isoformat(),
@@ -542,7 +570,8 @@ def extract_dates(analysis: Analysis, rules: DateRules) -> list[Mention]:
 
 # -- reference date ----------------------------------------------------------------------
 
-_FOLD = {0xFF10 + i: 0x30 + i for i in range(10)} | {0x3000: 0x20, 0xFF1A: 0x3A}
+# Full-width ASCII (digits, －, ／, ．, ：) and the ideographic space, for raw text.
+_FOLD = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1B), 0xFF0D, 0xFF0E, 0xFF0F]} | {0x3000: 0x20}
 _CN_YEAR = "[〇零○O一二三四五六七八九]{4}"
 _CN_MONTH = "十[一二]?|[一二三四五六七八九]"
 _CN_DAY = "三十一?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九]"
