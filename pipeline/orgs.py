@@ -82,7 +82,9 @@ class OrgRules:
     suffix_types: dict[str, str]  # suffix -> org_type, to type model spans
     word_types: dict[str, str]  # gazetteer word -> org_type
     re_suffix: Any  # any suffix, to tell complete names
-    re_cue: Any  # organization cues, to choose the sentences the model reads
+    cue_words: frozenset[str]  # suffixes and gazetteer words
+    cue_chars: frozenset[str]
+    not_cue_words: frozenset[str]
     files: list[RuleFile] = field(default_factory=list)
 
 
@@ -101,7 +103,7 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
     lists: dict[str, list[str]] = {}
     for f in files:
         lists.update(f.lists)
-    for needed in ("stop_words", "generic_stems", "not_followed_by", "cue_words"):
+    for needed in ("stop_words", "generic_stems", "not_followed_by", "cue_chars", "not_cue_words"):
         if needed not in lists:
             problems.append(RuleProblem(str(rules_dir / RULE_FILES[0]), 1, "", f"missing list {needed!r}"))
             lists[needed] = []
@@ -122,7 +124,6 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
                 for w in rule.data["words"]:
                     word_types.setdefault(str(w), org_rule.org_type)
     raise_problems(problems)
-    cue_words = sorted({*suffix_types, *word_types, *lists["cue_words"]}, key=len, reverse=True)
     return OrgRules(
         rules=compiled,
         stop_words=frozenset(lists["stop_words"]),
@@ -133,7 +134,9 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
         suffix_types=suffix_types,
         word_types=word_types,
         re_suffix=regex.compile(r"(?:\L<s>)$", s=sorted(suffix_types)),
-        re_cue=regex.compile(r"\L<c>", c=cue_words),
+        cue_words=frozenset({*suffix_types, *word_types}),
+        cue_chars=frozenset(lists["cue_chars"]),
+        not_cue_words=frozenset(lists["not_cue_words"]),
         files=files,
     )
 
@@ -413,6 +416,10 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     if rules.not_followed_by.match(text, ent.end):
         return False
     ti = idx.at[ent.start]
+    if ti >= 0 and idx.tokens[ti].end == ent.end and _is_place_token(name):
+        return False  # a place name alone (长葛市) is not an organization
+    if name[-1] in "省市县区州縣區" and len(name) <= 4 and not rules.re_suffix.search(name):
+        return False
     first = idx.tokens[ti].text if ti >= 0 else name[:1]
     return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
 
@@ -465,15 +472,47 @@ def extract_orgs(analysis: Analysis, rules: OrgRules, entities: Sequence[Entity]
                     org_type=s.org_type) for s in spans]
 
 
+CUE_TAGS = frozenset({None, "n", "nt", "nz", "ns", "nr", "j", "l"})
+
+
+def is_cue_token(word: str, rules: OrgRules) -> bool:
+    """Whether a jieba token suggests an organization nearby (see ``cue_sentences``)."""
+    if word in rules.cue_words or word in rules.not_cue_words:
+        return word in rules.cue_words
+    tag = word_tag(word)
+    if tag == "nt":
+        return True
+    if len(word) >= 2 and word[-1] in rules.cue_chars and tag in CUE_TAGS:
+        return True
+    return len(word) >= 3 and any(word.endswith(s) for s in ("集团", "公司", "大学", "中心", "委员会"))
+
+
 def has_org_cue(text: str, rules: OrgRules | None = None) -> bool:
-    """Whether a sentence has an organization cue (a suffix, a gazetteer word, a cue word)."""
+    """Whether ``text`` has an organization cue (segments it with jieba)."""
+    import jieba
+
     rules = rules if rules is not None else _default_rules()
-    return rules.re_cue.search(text) is not None
+    return any(is_cue_token(w, rules) for w in jieba.lcut(text))
 
 
-def cue_sentences(sentences: Sequence[Sentence], rules: OrgRules) -> list[Sentence]:
-    """The sentences worth running the NER model on (see ``has_org_cue``)."""
-    return [s for s in sentences if rules.re_cue.search(s.text)]
+def cue_sentences(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
+    """The sentences of ``analysis`` worth running the NER model on.
+
+    A sentence is kept when one of its jieba tokens is a cue (``is_cue_token``):
+    a rule suffix or gazetteer word, a word jieba's dictionary tags as an
+    organization (nt), or a noun ending in a cue character
+    (党, 委, 局, 部, 院, 会 …) other than common words (社会, 会议, 部分 …).
+    Costs little: the tokens are already there.
+    """
+    cue_at = [t.start for t in analysis.tokens if is_cue_token(t.text, rules)]
+    out = []
+    k = 0
+    for s in analysis.sentences:
+        while k < len(cue_at) and cue_at[k] < s.start:
+            k += 1
+        if k < len(cue_at) and cue_at[k] < s.end:
+            out.append(s)
+    return out
 
 
 _default: OrgRules | None = None

@@ -14,6 +14,7 @@ import pytest
 from pipeline.errors import RuleError
 from pipeline.orgs import (
     ORG_TYPES,
+    cue_sentences,
     extract_orgs,
     extract_orgs_from_text,
     has_org_cue,
@@ -140,7 +141,17 @@ def test_offsets_index_the_text(rules):
 
 def test_cue(rules):
     assert has_org_cue("以许继集团为龙头", rules)
+    assert has_org_cue("国务院总理会见外宾", rules)
     assert not has_org_cue("同比增长6.89%。", rules)
+    assert not has_org_cue("社会各界召开会议", rules)
+
+
+def test_cue_sentences(rules):
+    text = "同比增长6.89%。中国人民银行发布公告。"
+    a = _analysis(text)
+    a = Analysis(text=text, sentences=(Sentence(0, 10, text[:10]), Sentence(10, len(text), text[10:])),
+                 tokens=a.tokens, ref_date=a.ref_date)
+    assert cue_sentences(a, rules) == [a.sentences[1]]
 
 
 # ---------------------------------------------------------------- hand-annotated documents
