@@ -33,7 +33,7 @@ DIGITS: dict[str, int] = {
 _NUMBER_DIGITS = {k: v for k, v in DIGITS.items() if k != "O"}
 
 SMALL_UNITS: dict[str, int] = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
-BIG_UNITS: dict[str, int] = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+BIG_UNITS: dict[str, int] = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8, "兆": 10**12}
 
 #: Scale words that may follow an Arabic number (``3.5万``, ``1.2万亿``), longest first.
 SCALE_WORDS: dict[str, int] = {
@@ -41,6 +41,9 @@ SCALE_WORDS: dict[str, int] = {
     "百億": 10**10, "十亿": 10**9, "十億": 10**9, "千万": 10**7, "千萬": 10**7,
     "百万": 10**6, "百萬": 10**6, "十万": 10**5, "十萬": 10**5,
     "亿": 10**8, "億": 10**8, "万": 10**4, "萬": 10**4, "千": 10**3, "百": 10**2,
+    # 兆 is 10^12 in Taiwan and Japan (新台幣 1.2兆元); mainland 兆瓦/兆帕 are
+    # units of their own, which a unit lexicon matches before this scale word.
+    "兆": 10**12,
 }
 
 _CN_DIGIT_CLASS = "〇零○一壹幺二两兩贰貳三叁參四肆五伍六陆陸七柒八捌九玖"
@@ -58,7 +61,37 @@ SCALE = "(?:" + "|".join(sorted(SCALE_WORDS, key=len, reverse=True)) + ")"
 #: Any number this module parses: Arabic with an optional scale, or Chinese.
 NUMBER = rf"(?:{ARABIC}(?:\s?{SCALE})?|{CHINESE})"
 
+# -- strict cardinals, for quantities -------------------------------------------------
+# CHINESE above is permissive (it also takes 二〇二二 and 三四). A quantity needs
+# a well-formed cardinal: units in falling order, 零 only after a unit, no two
+# digits side by side (三四个 is "three or four", 二〇二二 is a year).
+_D = "[一二三四五六七八九壹贰貳叁參肆伍陆陸柒捌玖两兩]"  # non-zero digits
+_Z = "[零〇○]"
+_SEC = (
+    rf"(?:{_D}?[千仟](?:{_Z}?{_D}?[百佰])?(?:{_Z}?{_D}?[十拾])?(?:{_Z}?{_D})?"
+    rf"|{_D}?[百佰](?:{_Z}?{_D}?[十拾])?(?:{_Z}?{_D})?"
+    rf"|{_D}?[十拾]{_D}?"
+    rf"|{_D})"
+)
+_CN_INT = (
+    rf"(?:(?:{_SEC})?兆)?(?:{_Z}?(?:{_SEC})?[万萬]?[亿億])?(?:{_Z}?(?:{_SEC})?[万萬])?(?:{_Z}?{_SEC})?"
+)
+#: A well-formed Chinese cardinal with an optional 点/點 decimal and a scale after
+#: the decimal (``四千三百二十一``, ``两万``, ``十五``, ``七点五``, ``三点五万``, ``千亿``,
+#: ``拾万零五十六点叁叁``). Not a digit-by-digit year (二〇二二) nor a pair (三四).
+CHINESE_CARDINAL = (
+    rf"(?<![〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆])"
+    rf"(?=[一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆])"
+    rf"{_CN_INT}(?:[点點][〇零○一二三四五六七八九]+(?:[万萬]?[亿億]|[万萬兆])?)?"
+    rf"(?<=[〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆])"
+    # a following digit means a pair or a year; 两 may follow as the unit 两 (三十两)
+    rf"(?![〇零○一二三四五六七八九壹贰貳叁參肆伍陆陸柒捌玖]|[两兩][〇零○一二三四五六七八九十百千万亿两兩])"
+)
+#: An Arabic number that also takes the full-width thousands comma (``12，450``).
+ARABIC_WIDE = r"(?:\d{1,3}(?:[,，]\d{3})+(?!\d)|\d+)(?:\.\d+)?"
+
 RE_NUMBER = regex.compile(NUMBER)
+RE_CHINESE_CARDINAL = regex.compile(CHINESE_CARDINAL)
 _RE_ARABIC_FULL = regex.compile(rf"[-+]?{ARABIC}")
 
 
@@ -77,9 +110,10 @@ def parse_number(text: str) -> Decimal:
     if not s:
         raise ValueError("empty numeral")
     sign = 1
-    if s[0] in "-−负+":
+    if s[0] in "-−－负負+":
         sign = -1 if s[0] != "+" else 1
         s = s[1:]
+    s = s.replace("，", ",").replace("點", "点")
     if _RE_ARABIC_FULL.fullmatch(s):
         return sign * Decimal(s.replace(",", ""))
     return sign * _parse_mixed(s)
@@ -123,13 +157,17 @@ def format_decimal(value: Decimal | None) -> str:
 
 
 def _parse_mixed(s: str) -> Decimal:
-    """Chinese numerals, possibly with Arabic parts (``3.5万``, ``1万2千``)."""
+    """Chinese numerals, possibly with Arabic parts (``3.5万``, ``1万2千``, ``1.2万亿``).
+
+    A big unit (万, 亿, 兆) larger than everything read so far multiplies it
+    all (``三千万亿``); a smaller one multiplies only the section before it
+    (``一亿两千万``, ``四十九兆九千五百九十二億``).
+    """
     if all(ch in DIGITS for ch in s) and len(s) > 1 and not any(ch in "两兩" for ch in s):
         return Decimal(parse_digits(s))  # 二〇二二: digit by digit
-    result = Decimal(0)  # everything already scaled by 亿
-    wan_part = Decimal(0)  # everything already scaled by 万 in the current 亿 group
-    section = Decimal(0)  # below 万
-    current: Decimal | None = None  # a digit waiting for its unit
+    total = Decimal(0)  # everything already scaled by a big unit
+    section = Decimal(0)  # below the next big unit
+    current: Decimal | None = None  # a number waiting for its unit
     last_unit = 0  # value of the unit just read, for 一万二 (= 12000)
     i, n = 0, len(s)
     while i < n:
@@ -162,22 +200,18 @@ def _parse_mixed(s: str) -> Decimal:
         elif ch in BIG_UNITS:
             unit = BIG_UNITS[ch]
             group = section + (current or Decimal(0))
-            if unit == 10**4:
-                if group == 0 and wan_part == 0 and result == 0:
-                    group = Decimal(1)  # 万 alone means ten thousand
-                wan_part += group * unit
+            if total == 0 and group == 0:
+                total = Decimal(unit)  # 万 alone is ten thousand, 千亿 an implied one
+            elif total < unit:
+                total = (total + group) * unit
             else:
-                total = wan_part + group
-                if total == 0 and result == 0:
-                    total = Decimal(1)
-                result = (result + total) * unit
-                wan_part = Decimal(0)
+                total += group * unit
             section = Decimal(0)
             current = None
             last_unit = unit
         else:
             raise ValueError(f"not a numeral: {s!r}")
         i += 1
-    if current is not None and last_unit >= 100 and s[-1] in _NUMBER_DIGITS and s[-2] not in "零〇":
+    if current is not None and last_unit >= 100 and s[-1] in _NUMBER_DIGITS and s[-2] not in "零〇○":
         current *= last_unit // 10  # 一万二 = 12000, 三百五 = 350
-    return result + wan_part + section + (current or Decimal(0))
+    return total + section + (current or Decimal(0))

@@ -1,0 +1,507 @@
+"""Quantities stage: ``records.Analysis`` -> ``records.Mention`` (kind ``QUANTITY``).
+
+Every number with its unit, normalized as DESIGN.md says: ``value = number ×
+multiplier`` in a canonical unit, exact ``Decimal`` arithmetic, a qualifier
+(approx, more_than, less_than, range) and a change direction (up, down).
+
+The rules are data: ``rules/units.yaml`` is the unit lexicon (surfaces,
+canonical unit, factor, kind) and ``rules/quantities.yaml`` holds the patterns
+with their examples, the qualifier words and the change verbs. Each rule is one
+regex (units compiled in as a ``regex`` named list) run over a *compact* view of
+the clean text in which the spaces between Chinese characters and numbers are
+taken out (``71.26 亿元`` is seen as ``71.26亿元``); spans are mapped back, so a
+mention's ``text`` is the clean text as written. Matches of all rules compete:
+the longest wins, then the rule that comes first in the file.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from . import numerals
+from .errors import RuleProblem
+from .numerals import SCALE_WORDS, parse_number
+from .records import Analysis, Mention
+from .rules import Rule, RuleFile, compile_pattern, load_rule_file, raise_problems
+
+#: Keys a rule of rules/quantities.yaml may have besides id, description, examples.
+RULE_KEYS = frozenset({"pattern", "unit", "kind", "factor", "kinds", "except_kinds"})
+#: Keys of a unit entry of rules/units.yaml.
+UNIT_KEYS = frozenset({"surfaces", "unit", "kind", "factor", "position", "not_followed_by", "arabic_only"})
+POSITIONS = ("suffix", "prefix", "sub")
+#: Named groups a pattern may use (see the head of rules/quantities.yaml).
+GROUPS = frozenset({"num", "scale", "unit", "approx", "half", "num_max", "scale_min", "unit_min", "denom",
+                    "sub1_num", "sub1_unit", "sub2_num", "sub2_unit"})
+#: Lists of quantities.yaml with a meaning to the extractor (all optional).
+QUALIFIER_LISTS = {"approx_before": "approx", "more_than_before": "more_than",
+                   "less_than_before": "less_than", "no_qualifier_before": ""}
+AFTER_LISTS = {"approx_after": "approx", "more_than_after": "more_than", "less_than_after": "less_than"}
+CHANGE_LISTS = {"change_up": "up", "change_down": "down", "no_change": ""}
+#: Patterns from numerals.py that every rule may use as {NAME}.
+NUMERAL_NAMES = {
+    "ARABIC": numerals.ARABIC,
+    "ARABIC_WIDE": numerals.ARABIC_WIDE,
+    "CHINESE": numerals.CHINESE,
+    "CHINESE_CARDINAL": numerals.CHINESE_CARDINAL,
+    "SCALE": numerals.SCALE,
+    "NUMBER": numerals.NUMBER,
+}
+#: Latin scale letters (百分之15k); Chinese scale words come from numerals.SCALE_WORDS.
+LATIN_SCALES = {"k": Decimal(1000), "K": Decimal(1000)}
+_DENOMINATORS = {"百": 100, "佰": 100, "千": 1000, "仟": 1000, "万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
+_BIG_TAIL = regex.compile(r"[万萬亿億兆]+\Z")
+#: A 4-digit number in this range right before 年 is a year (a date), not a duration.
+YEAR_MIN, YEAR_MAX = 1000, 2099
+_RE_FOUR_DIGITS = regex.compile(r"\d{4}")
+#: Spaces that the rules do not see: all but those between two ASCII digits,
+#: letters or number punctuation (``7 2`` stays two numbers).
+RE_DROP_SPACE = regex.compile(r"(?<![ \t\u3000\d A-Za-z.,%])[ \t\u3000]+|[ \t\u3000]+(?![ \t\u3000\dA-Za-z.,%])")
+_WINDOW = 8
+
+
+@dataclass(frozen=True, slots=True)
+class UnitEntry:
+    """One unit of the lexicon."""
+
+    id: str
+    unit: str
+    kind: str
+    factor: Decimal
+    position: str = "suffix"
+    not_followed_by: tuple[str, ...] = ()
+    arabic_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityRule:
+    """A compiled rule of quantities.yaml."""
+
+    id: str
+    pattern: Any  # regex.Pattern
+    groups: frozenset[str]
+    unit: str = ""
+    kind: str = ""
+    factor: Decimal = Decimal(1)
+
+
+@dataclass(slots=True)
+class QuantityRules:
+    """Everything ``extract_quantities`` needs; picklable (worker processes load it once)."""
+
+    rules: list[QuantityRule]
+    units: dict[str, UnitEntry]  # suffix and prefix surfaces
+    sub_units: dict[str, UnitEntry]
+    qualifier_before: Any  # regex: a qualifier word ending where a number starts
+    qualifier_after: Any
+    change_before: Any
+    word_class: dict[str, str]  # qualifier or change word -> its class
+    files: list[RuleFile] = field(default_factory=list)
+
+
+# -- loading ----------------------------------------------------------------------------
+
+
+def load_quantity_rules(rules_dir: Path) -> QuantityRules:
+    """Read and validate ``units.yaml`` and ``quantities.yaml`` of ``rules_dir``.
+
+    Raises:
+        errors.RuleError: with every problem of both files, each as
+            ``path:line: rule ID: message``.
+    """
+    rules_dir = Path(rules_dir)
+    units_file = load_rule_file(rules_dir / "units.yaml", UNIT_KEYS)
+    rules_file = load_rule_file(rules_dir / "quantities.yaml", RULE_KEYS)
+    problems: list[RuleProblem] = list(units_file.problems) + list(rules_file.problems)
+    entries = _read_units(units_file, problems)
+    kinds = {e.kind for e, _ in entries}
+    units: dict[str, UnitEntry] = {}
+    sub_units: dict[str, UnitEntry] = {}
+    suffix_by_kind: dict[str, list[str]] = {}
+    prefix: list[str] = []
+    seen: dict[tuple[str, str], UnitEntry] = {}
+    for entry, surfaces in entries:
+        for surface in surfaces:
+            key = (entry.position, surface)
+            if key in seen and (seen[key].unit, seen[key].kind) != (entry.unit, entry.kind):
+                problems.append(RuleProblem(units_file.path, _line(units_file, entry.id), entry.id,
+                                            f"surface {surface!r} is also unit {seen[key].unit} of {seen[key].id}"))
+                continue
+            seen[key] = entry
+            if entry.position == "sub":
+                sub_units[surface] = entry
+            elif entry.position == "prefix":
+                prefix.append(surface)
+                units.setdefault(surface, entry)
+            else:
+                suffix_by_kind.setdefault(entry.kind, []).append(surface)
+                units[surface] = entry  # a suffix reading wins over a prefix one
+
+    names = {**NUMERAL_NAMES, **rules_file.names}
+    compiled: list[QuantityRule] = []
+    for rule in rules_file.rules:
+        q = _compile_rule(rule, names, rules_file.lists, kinds, suffix_by_kind, prefix, list(sub_units), problems)
+        if q is not None:
+            compiled.append(q)
+    lists = rules_file.lists
+    word_class: dict[str, str] = {}
+    for table in (QUALIFIER_LISTS, AFTER_LISTS, CHANGE_LISTS):
+        for name, cls in table.items():
+            for word in lists.get(name, []):
+                word_class[("after:" if table is AFTER_LISTS else "before:" if table is QUALIFIER_LISTS
+                            else "change:") + word] = cls
+    blockers = lists.get("after_qualifier_blockers", [])
+    raise_problems(problems)
+    return QuantityRules(
+        rules=compiled,
+        units=units,
+        sub_units=sub_units,
+        qualifier_before=_suffix_regex([w for n in QUALIFIER_LISTS for w in lists.get(n, [])]),
+        qualifier_after=_prefix_regex([w for n in AFTER_LISTS for w in lists.get(n, [])], blockers),
+        change_before=_suffix_regex([w for n in CHANGE_LISTS for w in lists.get(n, [])], tail="了?"),
+        word_class=word_class,
+        files=[units_file, rules_file],
+    )
+
+
+def _line(rule_file: RuleFile, rule_id: str) -> int:
+    return next((r.line for r in rule_file.rules if r.id == rule_id), 1)
+
+
+def _read_units(units_file: RuleFile, problems: list[RuleProblem]) -> list[tuple[UnitEntry, list[str]]]:
+    out = []
+    for rule in units_file.rules:
+        data = rule.data
+        surfaces = data.get("surfaces")
+        bad = False
+        if not isinstance(surfaces, list) or not surfaces or not all(
+                isinstance(s, str | int) and str(s) for s in surfaces):
+            problems.append(rule.where("'surfaces' must be a non-empty list of words"))
+            bad = True
+        unit = data.get("unit")
+        if not isinstance(unit, str) or not unit.strip():
+            problems.append(rule.where("unit has no canonical form: give 'unit' (CNY, m2, kg, 个 …)"))
+            bad = True
+        kind = data.get("kind")
+        if not isinstance(kind, str) or not regex.fullmatch(r"[a-z][a-z_]*", kind):
+            problems.append(rule.where("'kind' must be a lower-case word (money, area, count …)"))
+            bad = True
+        factor = _decimal(data.get("factor", 1))
+        if factor is None or factor <= 0:
+            problems.append(rule.where(f"'factor' must be a positive number, got {data.get('factor')!r}"))
+            bad = True
+        position = data.get("position", "suffix")
+        if position not in POSITIONS:
+            problems.append(rule.where(f"unknown position {position!r} (allowed: {', '.join(POSITIONS)})"))
+            bad = True
+        blockers = data.get("not_followed_by", [])
+        if not isinstance(blockers, list) or not all(isinstance(w, str | int) for w in blockers):
+            problems.append(rule.where("'not_followed_by' must be a list of words"))
+            bad = True
+        arabic_only = data.get("arabic_only", False)
+        if not isinstance(arabic_only, bool):
+            problems.append(rule.where("'arabic_only' must be true or false"))
+            bad = True
+        if bad:
+            continue
+        out.append((UnitEntry(rule.id, unit.strip(), kind, factor, position,
+                              tuple(sorted((str(w) for w in blockers), key=len, reverse=True)), arabic_only),
+                    [str(s) for s in surfaces]))
+    return out
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _compile_rule(rule: Rule, names: Mapping[str, str], lists: Mapping[str, list[str]], kinds: set[str],
+                  suffix_by_kind: Mapping[str, list[str]], prefix: list[str], sub: list[str],
+                  problems: list[RuleProblem]) -> QuantityRule | None:
+    data = rule.data
+    ok = True
+    wanted = set(kinds)
+    for key in ("kinds", "except_kinds"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+                problems.append(rule.where(f"'{key}' must be a list of unit kinds"))
+                ok = False
+                continue
+            unknown = [k for k in value if k not in kinds]
+            if unknown:
+                problems.append(rule.where(f"unknown unit kind(s) {', '.join(unknown)} in '{key}' "
+                                           f"(units.yaml has: {', '.join(sorted(kinds))})"))
+                ok = False
+            wanted = wanted & set(value) if key == "kinds" else wanted - set(value)
+    factor = _decimal(data.get("factor", 1))
+    if factor is None or factor <= 0:
+        problems.append(rule.where(f"'factor' must be a positive number, got {data.get('factor')!r}"))
+        ok = False
+    if "pattern" not in data:
+        problems.append(rule.where("rule has no 'pattern'"))
+        return None
+    all_lists = {**lists,
+                 "units": [s for k in sorted(wanted) for s in suffix_by_kind.get(k, [])],
+                 "prefix_units": prefix, "sub_units": sub}
+    pattern, found = compile_pattern(data["pattern"], names, all_lists, rule)
+    problems.extend(found)
+    if pattern is None:
+        return None
+    groups = frozenset(pattern.groupindex)
+    unknown = sorted(groups - GROUPS)
+    if unknown:
+        problems.append(rule.where(f"unknown group(s) {', '.join(unknown)} in pattern "
+                                   f"(allowed: {', '.join(sorted(GROUPS))})"))
+        ok = False
+    if "num" not in groups:
+        problems.append(rule.where("pattern has no (?P<num>…) group"))
+        ok = False
+    if "unit" not in groups and not (isinstance(data.get("unit"), str) and data.get("unit")):
+        problems.append(rule.where("no unit: give the pattern a (?P<unit>…) group or the rule a 'unit'"))
+        ok = False
+    if "unit" not in groups and not isinstance(data.get("kind"), str):
+        problems.append(rule.where("a rule with a fixed 'unit' needs a 'kind'"))
+        ok = False
+    if not ok:
+        return None
+    return QuantityRule(rule.id, pattern, groups, str(data.get("unit", "")), str(data.get("kind", "")), factor)
+
+
+def _suffix_regex(words: list[str], tail: str = "") -> Any:
+    """A regex finding the longest listed word that ends a string (then ``tail``)."""
+    if not words:
+        return None
+    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    return regex.compile(f"(?:{alternation}){tail}\\Z")
+
+
+def _prefix_regex(words: list[str], blockers: list[str]) -> Any:
+    if not words:
+        return None
+    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    block = "|".join(regex.escape(w) for w in blockers)
+    return regex.compile(f"(?:{alternation})" + (f"(?!{block})" if block else ""))
+
+
+# -- extraction -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Candidate:
+    start: int  # compact offsets
+    end: int
+    order: int
+    rule: str
+    number: Decimal
+    multiplier: Decimal
+    value: Decimal
+    unit: str
+    kind: str
+    approx: bool
+    value_max: Decimal | None
+
+
+def extract_quantities(analysis: Analysis, rules: QuantityRules) -> list[Mention]:
+    """Every quantity of ``analysis.text``, in text order."""
+    text = analysis.text
+    compact, starts, shifts = compact_text(text)
+    candidates: list[_Candidate] = []
+    for order, rule in enumerate(rules.rules):
+        for m in rule.pattern.finditer(compact):
+            cand = _interpret(m, rule, order, rules, compact)
+            if cand is not None:
+                candidates.append(cand)
+    candidates.sort(key=lambda c: (c.start - c.end, c.start, c.order))
+    taken: list[_Candidate] = []
+    spans: list[tuple[int, int]] = []  # sorted, non-overlapping
+    for c in candidates:
+        i = bisect_right(spans, (c.start, c.end))
+        if (i > 0 and spans[i - 1][1] > c.start) or (i < len(spans) and spans[i][0] < c.end):
+            continue
+        spans.insert(i, (c.start, c.end))
+        taken.append(c)
+    taken.sort(key=lambda c: c.start)
+    out = []
+    for c in taken:
+        qualifier, change = _context(compact, c, rules)
+        start = _to_original(c.start, starts, shifts)
+        end = _to_original(c.end - 1, starts, shifts) + 1
+        out.append(Mention(
+            kind="QUANTITY", start=start, end=end, text=text[start:end], rule=c.rule,
+            number=_tidy(c.number), multiplier=_tidy(c.multiplier), value=_tidy(c.value), unit=c.unit,
+            quantity_kind=c.kind, qualifier=qualifier,
+            value_max=None if c.value_max is None else _tidy(c.value_max), change=change))
+    return out
+
+
+def compact_text(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` without the spaces the rules do not see, and the way back.
+
+    ``starts[k]`` is the compact offset just after the k-th removed run and
+    ``shifts[k]`` the number of characters removed up to and including it.
+    """
+    starts: list[int] = []
+    shifts: list[int] = []
+    parts: list[str] = []
+    last = removed = 0
+    for m in RE_DROP_SPACE.finditer(text):
+        a, b = m.span()
+        parts.append(text[last:a])
+        starts.append(a - removed)
+        removed += b - a
+        shifts.append(removed)
+        last = b
+    if not starts:
+        return text, starts, shifts
+    parts.append(text[last:])
+    return "".join(parts), starts, shifts
+
+
+def _to_original(i: int, starts: list[int], shifts: list[int]) -> int:
+    k = bisect_right(starts, i)
+    return i + (shifts[k - 1] if k else 0)
+
+
+def _tidy(d: Decimal) -> Decimal:
+    """Plain form without exponent or trailing zeros (1E+3 -> 1000, 2.3000 -> 2.3)."""
+    d = d.normalize()
+    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d
+
+
+def _scale(text: str | None) -> Decimal:
+    if not text:
+        return Decimal(1)
+    text = text.strip()
+    if text in LATIN_SCALES:
+        return LATIN_SCALES[text]
+    return Decimal(SCALE_WORDS[text])
+
+
+def _split_number(text: str) -> tuple[Decimal, Decimal]:
+    """``number, multiplier`` of a written number: ``两万`` -> (2, 10000), ``七点五`` -> (7.5, 1)."""
+    tail = _BIG_TAIL.search(text)
+    if tail and tail.group() in SCALE_WORDS and not text[0].isascii():
+        head = text[:tail.start()]
+        if head and head not in "负負-−－":
+            return parse_number(head), Decimal(SCALE_WORDS[tail.group()])
+        if not head:
+            return Decimal(1), Decimal(SCALE_WORDS[tail.group()])
+    return parse_number(text), Decimal(1)
+
+
+def _is_year(text: str | None) -> bool:
+    return bool(text) and _RE_FOUR_DIGITS.fullmatch(text) is not None and YEAR_MIN <= int(text) <= YEAR_MAX
+
+
+def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, compact: str) -> _Candidate | None:
+    """The candidate a match stands for, or None when a unit's condition rejects it."""
+    groups = rule.groups
+    num_text = m.group("num")
+    if not num_text:
+        return None
+    entry = None
+    if "unit" in groups and m.group("unit"):
+        entry = rules.units.get(m.group("unit"))
+        if entry is None:
+            return None
+        unit, kind, factor = entry.unit, entry.kind, entry.factor
+        after = compact[m.end("unit"):m.end("unit") + 6]
+        if any(after.startswith(w) for w in entry.not_followed_by):
+            return None
+        if entry.arabic_only and not any(ch.isascii() and ch.isdigit() for ch in num_text):
+            return None
+    else:
+        unit, kind, factor = rule.unit, rule.kind, rule.factor
+    try:
+        number, num_scale = _split_number(num_text.replace(" ", ""))
+        scale = _scale(m.group("scale") if "scale" in groups else None)
+    except (ValueError, KeyError, InvalidOperation):
+        return None
+    is_range = "num_max" in groups and bool(m.group("num_max"))
+    if num_scale != 1 and scale != 1 and not is_range:
+        return None  # 两万万: not a numeral
+    scale *= num_scale
+    approx = bool("approx" in groups and m.group("approx")) or (
+        entry is not None and ("多" in m.group("unit") or "余" in m.group("unit")))
+    if "half" in groups and m.group("half"):
+        number += Decimal("0.5")
+    if "denom" in groups and m.group("denom"):
+        for ch in m.group("denom"):
+            factor = factor / _DENOMINATORS[ch]  # 千分之2.4 is 0.24 %
+    multiplier = scale * factor
+    value = number * multiplier
+    value_max = None
+    if unit == "year" and not approx and (_is_year(num_text) or (
+            "num_max" in groups and _is_year(m.group("num_max")))):
+        return None  # 2018 年, 2018-2020 年: dates
+    if is_range:
+        # a range: the scale and unit of the right end apply to the left one
+        # unless it has its own (2至4亿元, 3万元至5万元)
+        try:
+            high, high_num_scale = _split_number(m.group("num_max"))
+            high_scale = high_num_scale * _scale(m.group("scale") if "scale" in groups else None)
+            if "scale_min" in groups and m.group("scale_min"):
+                low_scale = _scale(m.group("scale_min")) * num_scale
+            else:
+                low_scale = num_scale if num_scale != 1 else high_scale
+        except (ValueError, KeyError, InvalidOperation):
+            return None
+        low_factor = factor
+        if "unit_min" in groups and m.group("unit_min"):
+            low_entry = rules.units.get(m.group("unit_min"))
+            if low_entry is None or low_entry.unit != unit:
+                return None
+            low_factor = low_entry.factor
+        value_max = high * high_scale * factor
+        multiplier = low_scale * low_factor
+        value = number * multiplier
+        if value_max <= value:
+            return None
+    for i in (1, 2):
+        key = f"sub{i}_num"
+        if key in groups and m.group(key):
+            sub = rules.sub_units.get(m.group(f"sub{i}_unit"))
+            if sub is None or sub.unit != unit:
+                return None
+            try:
+                extra = parse_number(m.group(key)) * sub.factor
+            except ValueError:
+                return None
+            value += extra
+            number += extra / multiplier
+    return _Candidate(m.start(), m.end(), order, rule.id, number, multiplier, value, unit, kind, approx, value_max)
+
+
+def _context(compact: str, c: _Candidate, rules: QuantityRules) -> tuple[str, str]:
+    """Qualifier and change direction from the words around a match."""
+    qualifier = "range" if c.value_max is not None else ""
+    pos = c.start
+    if rules.qualifier_before is not None:
+        found = rules.qualifier_before.search(compact, max(0, pos - _WINDOW), pos)
+        if found:
+            cls = rules.word_class.get("before:" + found.group(), "")
+            qualifier = qualifier or cls
+            pos = found.start()
+    if not qualifier and rules.qualifier_after is not None:
+        found = rules.qualifier_after.match(compact, c.end)
+        if found:
+            qualifier = rules.word_class.get("after:" + found.group(), "")
+    if not qualifier and c.approx:
+        qualifier = "approx"
+    change = ""
+    if rules.change_before is not None:
+        found = rules.change_before.search(compact, max(0, pos - _WINDOW), pos)
+        if found:
+            change = rules.word_class.get("change:" + found.group().rstrip("了"), "")
+    return qualifier, change
