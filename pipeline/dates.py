@@ -193,8 +193,15 @@ def _shift_year(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
+_SMALL_CN = {"十": 10, **{ch: v for ch, v in DIGITS.items() if ch != "O"}}
+
+
 def _int(text: str) -> int:
-    """A small number written in Arabic or Chinese digits (11, 十一, 两)."""
+    """A small number written in Arabic or Chinese digits (11, 十一, 两); fast paths first."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if len(text) == 1 and text in _SMALL_CN:
+        return _SMALL_CN[text]
     return parse_int(text.replace(" ", ""))
 
 
@@ -586,6 +593,8 @@ RE_DATELINE = regex.compile(rf"^[\s（(【\[]*{_FULL_DATE}[\s）)】\]]*$", rege
 RE_YEAR_MENTION = regex.compile(r"(?<![\d.,])((?:19|20)\d{2})(?![\d.])\s*年(?!代)")
 #: How many non-empty lines at the head and at the foot may hold a dateline.
 DATELINE_LINES = 12
+#: How many characters at the head and at the foot are searched for a dateline or 发布时间.
+EDGE_CHARS = 3000
 
 
 def _full_date(m: regex.Match) -> date | None:
@@ -606,13 +615,16 @@ def infer_ref_date(text: str, created: date | None = None, mtime: float | None =
     mentions that is not after the file's year (or this year) ("text-latest-year");
     the file's modification date ("file-mtime"); else today ("today").
     """
-    text = text.translate(_FOLD)
-    for m in RE_PUBLISHED.finditer(text):
-        found = _full_date(m)
-        if found:
-            return found, "text-published"
-    lines = [line for line in text.splitlines() if line.strip()]
-    for line in lines[::-1][:DATELINE_LINES] + lines[:DATELINE_LINES]:
+    # Only the head and the foot can hold a dateline or a 发布时间 line.
+    head, foot = text[:EDGE_CHARS].translate(_FOLD), text[-EDGE_CHARS:].translate(_FOLD)
+    for part in (head, foot):
+        for m in RE_PUBLISHED.finditer(part):
+            found = _full_date(m)
+            if found:
+                return found, "text-published"
+    head_lines = [line for line in head.splitlines() if line.strip()][:DATELINE_LINES]
+    foot_lines = [line for line in foot.splitlines() if line.strip()][-DATELINE_LINES:]
+    for line in foot_lines[::-1] + head_lines:
         m = RE_DATELINE.match(line.strip())
         if m:
             found = _full_date(m)
@@ -621,7 +633,7 @@ def infer_ref_date(text: str, created: date | None = None, mtime: float | None =
     if created is not None:
         return created, "pdf-metadata"
     now = datetime.fromtimestamp(mtime).date() if mtime is not None else date.today()
-    years = [int(y) for y in RE_YEAR_MENTION.findall(text)]
+    years = [int(y) for y in RE_YEAR_MENTION.findall(text)]  # clean text: digits already ASCII
     past = [y for y in years if y <= now.year]
     if past:
         latest = max(past)
