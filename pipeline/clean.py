@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import accumulate
+
+import numpy as np
 
 from pipeline.records import CleanText, Document, Page
 
@@ -59,13 +60,6 @@ FOLD[0x00A0] = ord(" ")  # no-break space
 FOLD[0x0009] = ord(" ")  # tab
 FOLD[0x000D] = ord("\n")  # a lone CR (a CR before LF is deleted first)
 del _c
-
-
-RE_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(FOLD)) + "]+")
-
-
-def _fold_match(m: re.Match[str]) -> str:
-    return m.group().translate(FOLD)
 
 
 def fold_char(ch: str) -> str:
@@ -110,8 +104,7 @@ FURNITURE_EDGE_LINES = 2  # lines at the top and at the bottom of a page that ma
 RE_REPEATED_CHARS = re.compile(r"(?:(\S)\1+){3,}")
 # a short chunk written twice: 许昌许昌, ··, 奋楫弄潮奋楫弄潮
 RE_TANDEM = re.compile(r"(\S{1,8}?)\1")
-# a short line without sentence punctuation (a title); paragraph ends have it
-RE_SHORT_LINE = re.compile(r"(?m)^[^\n。，；！？]{4,60}$")
+RE_SENTENCE_PUNCT = re.compile(r"[。，；！？]")
 RE_ASCII_ALNUM = re.compile(r"[0-9A-Za-z\s]")
 
 # --------------------------------------------------------------------------
@@ -174,37 +167,52 @@ def _width(line: str) -> int:
 
 
 class _Text:
-    """Clean text under construction and, per character, its raw offset."""
+    """Clean text under construction: its code points and, per character, the
+    raw offset it came from (numpy arrays, so a deletion pass costs a mask,
+    not a Python loop over characters)."""
 
-    __slots__ = ("text", "offs")
+    __slots__ = ("cp", "offs", "_text")
 
-    def __init__(self, text: str, offs: array) -> None:
-        self.text = text
+    def __init__(self, cp: np.ndarray, offs: np.ndarray) -> None:
+        self.cp = cp
         self.offs = offs
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.cp.tobytes().decode("utf-32-le")
+        return self._text
 
     def delete(self, spans: Iterable[tuple[int, int]]) -> None:
-        """Delete sorted, non-overlapping ``[start, end)`` spans."""
-        text, offs = self.text, self.offs
-        pieces: list[str] = []
-        new = array("q")
-        pos = 0
-        for a, b in spans:
-            if b <= pos:
-                continue
-            a = max(a, pos)
-            if a > pos:
-                pieces.append(text[pos:a])
-                new += offs[pos:a]
-            pos = b
-        if pos == 0:
+        """Delete ``[start, end)`` spans (any order, overlaps allowed)."""
+        bounds = np.array([span for span in spans if span[1] > span[0]], dtype=np.int64).reshape(-1, 2)
+        if not len(bounds):
             return
-        pieces.append(text[pos:])
-        new += offs[pos:]
-        self.text = "".join(pieces)
-        self.offs = new
+        depth = np.zeros(len(self.cp) + 1, dtype=np.int32)
+        np.add.at(depth, bounds[:, 0], 1)
+        np.add.at(depth, bounds[:, 1], -1)
+        keep = np.cumsum(depth[:-1]) == 0
+        self.cp = self.cp[keep]
+        self.offs = self.offs[keep]
+        self._text = None
 
     def delete_matches(self, regex: re.Pattern[str]) -> None:
         self.delete(m.span() for m in regex.finditer(self.text))
+
+
+def _fold(cp: np.ndarray) -> None:
+    """Apply ``FOLD`` in place (full-width forms sit 0xFEE0 above ASCII)."""
+    wide = (
+        ((cp >= 0xFF10) & (cp <= 0xFF19))
+        | ((cp >= 0xFF21) & (cp <= 0xFF3A))
+        | ((cp >= 0xFF41) & (cp <= 0xFF5A))
+        | (cp == 0xFF05)
+        | (cp == 0xFF0E)
+    )
+    cp[wide] -= 0xFEE0
+    cp[(cp == 0x3000) | (cp == 0x00A0) | (cp == 0x09)] = 0x20
+    cp[cp == 0x0D] = 0x0A
 
 
 # --------------------------------------------------------------------------
@@ -234,10 +242,12 @@ def _clean_pages(pages: tuple[Page, ...] | list[Page], join_across_blank: bool =
         raw_starts.append(pos)
         pos += len(p.text)
 
-    folded = RE_FOLDABLE.sub(_fold_match, raw) if RE_FOLDABLE.search(raw) else raw
-    state = _Text(folded, array("q", range(len(raw))))
-    # a CR before LF is deleted, a lone CR was folded to LF: test the raw text
-    if "\r" in raw or any(ch in raw for ch in "\ufeff\u200b\u200c\u200d\u2060\u00ad"):
+    cp = np.frombuffer(raw.encode("utf-32-le"), dtype=np.uint32).copy()
+    # a CR before LF and invisible characters go; find them before folding
+    invisible = (cp == 0x0D) | (cp == 0xFEFF) | ((cp >= 0x200B) & (cp <= 0x200D)) | (cp == 0x2060) | (cp == 0xAD)
+    _fold(cp)
+    state = _Text(cp, np.arange(len(raw), dtype=np.int64))
+    if invisible.any():
         state.delete(m.span() for m in RE_INVISIBLE.finditer(raw))
     if "<" in state.text:
         state.delete_matches(RE_MARKUP)
@@ -245,14 +255,16 @@ def _clean_pages(pages: tuple[Page, ...] | list[Page], join_across_blank: bool =
         state.delete(_furniture_spans(state, raw_starts))
     else:
         state.delete(_page_number_lines(state.text))
-    state.delete(_doubled_char_spans(state.text))
+    state.delete(_doubled_char_spans(state))
     state.delete(_doubled_chunk_spans(state.text))
     state.delete(_line_spans(state.text, join_across_blank))
 
-    offs = state.offs
+    text = state.text
+    page_starts = tuple(int(i) for i in np.searchsorted(state.offs, raw_starts, side="left"))
+    offs = array("q")
+    offs.frombytes(state.offs.astype(np.int64).tobytes())
     offs.append(len(raw))
-    page_starts = tuple(min(bisect_left(offs, s, 0, len(offs) - 1), len(state.text)) for s in raw_starts)
-    return CleanText(text=state.text, raw_offsets=offs, page_starts=page_starts or (0,))
+    return CleanText(text=text, raw_offsets=offs, page_starts=page_starts or (0,))
 
 
 # --------------------------------------------------------------------------
@@ -287,7 +299,7 @@ def _page_number_lines(text: str) -> list[tuple[int, int]]:
 
 def _furniture_spans(state: _Text, raw_starts: list[int]) -> list[tuple[int, int]]:
     text, offs = state.text, state.offs
-    starts = [bisect_left(offs, s) for s in raw_starts] + [len(text)]
+    starts = [int(i) for i in np.searchsorted(offs, raw_starts, side="left")] + [len(text)]
     edges: list[list[tuple[int, int, str]]] = []  # per page: candidate lines
     for k in range(len(raw_starts)):
         lines = [(a, b) for a, b in _lines(text, starts[k], starts[k + 1]) if text[a:b].strip()]
@@ -328,20 +340,41 @@ def _furniture_key(line: str) -> str:
 # 4. doubled glyphs
 
 
-def _doubled_char_spans(text: str) -> list[tuple[int, int]]:
+def _doubled_char_spans(state: _Text) -> list[tuple[int, int]]:
+    cp, text = state.cp, state.text
+    if len(cp) < 6:
+        candidates = [0] if len(cp) else []
+    else:
+        same = cp[1:] == cp[:-1]
+        # AABB somewhere: where a run of repeated characters may start
+        candidates = np.flatnonzero(same[:-2] & same[2:]).tolist()
     spans: list[tuple[int, int]] = []
-    for m in RE_REPEATED_CHARS.finditer(text):
-        spans.extend(_collapse_char_runs(text, m.start(), m.end()))
+    end = 0
+    for i in candidates:
+        if i < end:
+            continue
+        m = RE_REPEATED_CHARS.match(text, i)
+        if m:
+            spans.extend(_collapse_char_runs(text, m.start(), m.end()))
+            end = m.end()
     return spans
 
 
 def _doubled_chunk_spans(text: str) -> list[tuple[int, int]]:
-    # only short lines: overprinted titles stand alone, and the tandem search
-    # is the slowest regex of this module
-    lines = RE_SHORT_LINE.finditer(text) if "\n" in text else [re.match(r".*", text)]
+    # only short lines without sentence punctuation: overprinted titles stand
+    # alone, and the tandem search is the slowest regex of this module
+    lines = text.split("\n")
+    short = [i for i, line in enumerate(lines) if 4 <= len(line) <= 60 and "，" not in line and "。" not in line]
+    if not short:
+        return []
+    starts = list(accumulate([len(line) + 1 for line in lines], initial=0))
     spans: list[tuple[int, int]] = []
-    for line in lines:
-        spans.extend(_collapse_tandems(text, line.start(), line.end()))
+    for i in short:
+        line = lines[i]
+        content = line.replace(" ", "")
+        # a run with three distinct characters repeats at least three of them
+        if len(content) - len(set(content)) >= 3 and not RE_SENTENCE_PUNCT.search(line):
+            spans.extend(_collapse_tandems(text, starts[i], starts[i] + len(line)))
     return spans
 
 
