@@ -85,9 +85,6 @@ def explain(
     no_ner: Annotated[bool, typer.Option("--no-ner", help="Without the organization model.")] = False,
 ) -> None:
     """Show the clean text, the jieba tokens and each mention with the rule that produced it."""
-    from rich.console import Console
-    from rich.table import Table
-
     from .process import extract_text_mentions, load_resources
     from .rules import mention_fields
 
@@ -98,22 +95,18 @@ def explain(
         _fail(f"error: invalid rules:\n{exc}", 2)
     except ValueError as exc:
         _fail(f"error: {exc}", 2)
-    console = Console(highlight=False)
-    console.print(f"[bold]clean text[/bold] ({len(clean.text)} chars, reference date "
-                  f"{analysis.ref_date} from {source}):")
-    console.print(clean.text, markup=False)
-    console.print("[bold]tokens:[/bold] " + " | ".join(t.text for t in analysis.tokens if not t.text.isspace()),
-                  markup=False)
-    table = Table("kind", "text", "start-end", "rule", "normalized")
+    except OSError as exc:
+        _fail(f"error: {exc}", 1)
+    typer.echo(f"clean text ({len(clean.text)} chars, reference date {analysis.ref_date} from {source}):")
+    typer.echo(clean.text)
+    typer.echo("tokens: " + " | ".join(t.text for t in analysis.tokens if not t.text.isspace()))
+    typer.echo(f"mentions ({len(mentions)}):" if mentions else "mentions: none")
+    keep = ("number", "multiplier", "value", "unit", "quantity_kind", "qualifier", "value_max", "change",
+            "date_start", "date_end", "granularity", "relative", "org_type")
     for m in mentions:
         fields = mention_fields(m)
-        keep = ("number", "multiplier", "value", "unit", "quantity_kind", "qualifier", "value_max", "change",
-                "date_start", "date_end", "granularity", "relative", "org_type")
         normalized = ", ".join(f"{k}={fields[k]}" for k in keep if fields[k])
-        table.add_row(m.kind, m.text, f"{m.start}-{m.end}", m.rule, normalized)
-    console.print(table)
-    if not mentions:
-        console.print("no mentions")
+        typer.echo(f"  {m.kind:<8} {m.text}  [{m.start}:{m.end}]  rule {m.rule}  {normalized}")
 
 
 @rules_app.command("check")
@@ -127,6 +120,8 @@ def rules_check(rules: RulesOption = None) -> None:
         resources = load_resources(rules_dir, True)
     except RuleError as exc:
         _fail(str(exc), 2)
+    except (OSError, ValueError) as exc:
+        _fail(f"error: {exc}", 1)
     files = load_examples(rules_dir)
     problems = [p for f in files for p in f.problems]
 

@@ -22,7 +22,7 @@ def corpus(tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
     shutil.copy(SEED, folder / "seed.txt")
-    (folder / "gbk.txt").write_bytes("沧澜市统计局发布：上半年实现营业收入 15.6 亿元，同比增长 8.7%。".encode("gb18030"))
+    (folder / "gbk.txt").write_bytes("沧澜市统计局发布：上半年实现营业收入 15.8 亿元，同比增长 8.7%。".encode("gb18030"))
     return folder
 
 
@@ -87,7 +87,7 @@ def test_rerun_processes_only_new_or_changed_files(corpus, tmp_path):
     summary = _run(corpus, out)
     assert (summary.ok, summary.unchanged) == (2, 1)
     texts = set(_csv(out / "mentions.csv")["text"])
-    assert "6300 万元" in texts and "341 名" in texts and "15.6 亿元" not in texts
+    assert "6300 万元" in texts and "341 名" in texts and "15.8 亿元" not in texts
 
 
 def test_reviews_survive_reruns_and_excel_gb18030_saves(corpus, tmp_path):
@@ -95,9 +95,9 @@ def test_reviews_survive_reruns_and_excel_gb18030_saves(corpus, tmp_path):
     _run(corpus, out)
     mentions = read_csv_any_encoding(out / "mentions.csv")
     reviewed = mentions.index[mentions["text"] == "71.26 亿元"][0]
-    gone = mentions.index[mentions["text"] == "15.6 亿元"][0]
+    gone = mentions.index[mentions["text"] == "15.8 亿元"][0]
     mentions.loc[reviewed, ["review_status", "review_value", "review_note"]] = ["ok", "7126000000", "核对无误"]
-    mentions.loc[gone, ["review_status", "review_note"]] = ["wrong", "应为 15.7 亿元"]
+    mentions.loc[gone, ["review_status", "review_note"]] = ["wrong", "应为 15.9 亿元"]
     # Excel/WPS saves back as GB18030 without a BOM
     (out / "mentions.csv").write_bytes(mentions.to_csv(index=False).encode("gb18030"))
     (corpus / "gbk.txt").write_bytes("沧澜市统计局发布：上半年同比增长 8.7%。".encode("gb18030"))
@@ -106,11 +106,11 @@ def test_reviews_survive_reruns_and_excel_gb18030_saves(corpus, tmp_path):
     assert tuple(after.loc["71.26 亿元", ["review_status", "review_value", "review_note"]]) == (
         "ok", "7126000000", "核对无误")
     orphans = _csv(out / "orphaned_reviews.csv")
-    assert list(orphans["text"]) == ["15.6 亿元"]
-    assert list(orphans["review_note"]) == ["应为 15.7 亿元"]
+    assert list(orphans["text"]) == ["15.8 亿元"]
+    assert list(orphans["review_note"]) == ["应为 15.9 亿元"]
     _run(corpus, out)  # a further run keeps both
     assert _csv(out / "mentions.csv").set_index("text").loc["71.26 亿元", "review_note"] == "核对无误"
-    assert list(_csv(out / "orphaned_reviews.csv")["review_note"]) == ["应为 15.7 亿元"]
+    assert list(_csv(out / "orphaned_reviews.csv")["review_note"]) == ["应为 15.9 亿元"]
 
 
 def test_unreadable_reviews_stop_the_run_before_anything_is_written(corpus, tmp_path):

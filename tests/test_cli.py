@@ -19,8 +19,10 @@ def zhextract(*args, cwd=ROOT):
 def bad_rules(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
-    with (rules / "quantities.yaml").open("a", encoding="utf-8") as fh:
-        fh.write("\n  - id: quantities.broken_rule\n    patern: '{NOPE}'\n")
+    path = rules / "quantities.yaml"
+    text = path.read_text(encoding="utf-8")
+    broken = "rules:\n  - id: quantities.broken_rule\n    patern: '{NOPE}'\n"
+    path.write_text(text.replace("rules:\n", broken, 1), encoding="utf-8")
     return rules
 
 
