@@ -524,7 +524,8 @@ def _indented_lines(rows: list[list[Char]], spaces: _Spaces, size: float) -> lis
     indent as spaces (a paragraph start, a centred heading), and a line that
     stops well short of the column's right edge (a paragraph end, a heading,
     a table row) is followed by an empty line, and a centred line (a title)
-    gets an empty line on both sides.
+    or a row of three or more cells apart (a table row) gets an empty line on
+    both sides.
     """
     if not rows:
         return []
@@ -535,11 +536,13 @@ def _indented_lines(rows: list[list[Char]], spaces: _Spaces, size: float) -> lis
     for row in rows:
         left_gap, right_gap = row[0].x0 - left, right - row[-1].x1
         centred = left_gap > 0.5 * size and abs(left_gap - (rights[-1] - row[-1].x1)) < size
-        if centred and lines and lines[-1]:
-            lines.append("")  # a centred line (title) is a paragraph of its own
+        # three cells or more apart: a table row, never part of a sentence
+        table_row = len(_segments(row, size)) >= 3
+        if (centred or table_row) and lines and lines[-1]:
+            lines.append("")  # a centred line (title) or a table row stands alone
         indent = min(MAX_INDENT, int(left_gap / size + 0.3))
         lines.append(" " * indent + _row_text(row, spaces))
-        if right_gap > SHORT_LINE * size or centred:
+        if right_gap > SHORT_LINE * size or centred or table_row:
             lines.append("")
     return lines
 
