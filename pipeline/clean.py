@@ -478,5 +478,8 @@ def _line_spans(text: str, join_across_blank: bool) -> list[tuple[int, int]]:
     last = full_lines[-1]
     end_last = starts[last] + lead[last] + len(stripped[last])
     # keep one final newline if the text had one
-    spans.append((end_last + 1, len(text)) if last + 1 < len(lines) else (end_last, len(text)))
+    if last + 1 < len(lines):
+        spans += [(end_last, starts[last + 1] - 1), (starts[last + 1], len(text))]
+    else:
+        spans.append((end_last, len(text)))
     return [(a, b) for a, b in spans if b > a]

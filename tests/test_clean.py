@@ -93,11 +93,13 @@ WRAPPED = "市城乡一体化示范区坚持以产兴城、产城融合，高标
         (WRAPPED + "\n\n载体建设。\n", WRAPPED + "载体建设。\n"),
         # leading white space and trailing blank lines go
         ("\n\n  　正文。\n\n\n", "正文。\n"),
+        ("责任编辑：王蒙 \u3000\n\n", "责任编辑：王蒙\n"),
+        ("责任编辑：王蒙  ", "责任编辑：王蒙"),
     ],
     ids=[
         "cjk-cjk", "cjk-cjk-indent", "digit-cjk", "digit-digit-percent", "digit-digit",
         "quote", "full-stop", "colon", "close-quote", "heading", "list-item", "list-item-paren",
-        "latin", "blank-lines", "page-break-blank", "edges",
+        "latin", "blank-lines", "page-break-blank", "edges", "trailing-space", "no-final-newline",
     ],
 )
 def test_line_joining(raw, clean):
