@@ -80,14 +80,16 @@ _CN_INT = (
 #: the decimal (``四千三百二十一``, ``两万``, ``十五``, ``七点五``, ``三点五万``, ``千亿``,
 #: ``拾万零五十六点叁叁``). Not a digit-by-digit year (二〇二二) nor a pair (三四).
 CHINESE_CARDINAL = (
-    rf"(?<![〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆])"
+    rf"(?<![〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆点點])"
     rf"(?=[一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆])"
-    rf"{_CN_INT}(?:[点點][〇零○一二三四五六七八九]+(?:[万萬]?[亿億]|[万萬兆])?)?"
+    rf"{_CN_INT}(?:[点點][〇零○一二三四五六七八九壹贰貳叁參肆伍陆陸柒捌玖]+(?:[万萬]?[亿億]|[万萬兆])?)?"
     rf"(?<=[〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆])"
     # a following digit means a pair or a year; 两 may follow as the unit 两 (三十两)
     rf"(?![〇零○一二三四五六七八九壹贰貳叁參肆伍陆陸柒捌玖]|[两兩][〇零○一二三四五六七八九十百千万亿两兩])"
 )
-#: An Arabic number that also takes the full-width thousands comma (``12，450``).
+#: An Arabic number whose thousands groups are whole (``12,450``, not ``1,2000``),
+#: also with the full-width comma of full-width documents (``１２，４５０`` is
+#: ``12，450`` once folded).
 ARABIC_WIDE = r"(?:\d{1,3}(?:[,，]\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 
 RE_NUMBER = regex.compile(NUMBER)

@@ -62,7 +62,8 @@ YEAR_MIN, YEAR_MAX = 1000, 2099
 _RE_FOUR_DIGITS = regex.compile(r"\d{4}")
 #: Spaces that the rules do not see: all but those between two ASCII digits,
 #: letters or number punctuation (``7 2`` stays two numbers).
-RE_DROP_SPACE = regex.compile(r"(?<![ \t\u3000\d A-Za-z.,%])[ \t\u3000]+|[ \t\u3000]+(?![ \t\u3000\dA-Za-z.,%])")
+RE_SPACE = regex.compile(r"[ \t\u3000]+")
+_KEEP_SPACE_BETWEEN = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,%")
 _WINDOW = 8
 
 
@@ -355,8 +356,11 @@ def compact_text(text: str) -> tuple[str, list[int], list[int]]:
     shifts: list[int] = []
     parts: list[str] = []
     last = removed = 0
-    for m in RE_DROP_SPACE.finditer(text):
+    n = len(text)
+    for m in RE_SPACE.finditer(text):
         a, b = m.span()
+        if a > 0 and b < n and text[a - 1] in _KEEP_SPACE_BETWEEN and text[b] in _KEEP_SPACE_BETWEEN:
+            continue  # 7 2: two numbers
         parts.append(text[last:a])
         starts.append(a - removed)
         removed += b - a
@@ -393,6 +397,8 @@ def _split_number(text: str) -> tuple[Decimal, Decimal]:
     tail = _BIG_TAIL.search(text)
     if tail and tail.group() in SCALE_WORDS and not text[0].isascii():
         head = text[:tail.start()]
+        if any(ch in "万萬亿億兆" for ch in head):
+            return parse_number(text), Decimal(1)  # 四十九兆九千五百九十二億: one numeral
         if head and head not in "负負-−－":
             return parse_number(head), Decimal(SCALE_WORDS[tail.group()])
         if not head:
