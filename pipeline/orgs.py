@@ -288,8 +288,8 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             break
         elif tag in STOP_TAGS:
             # A lone character between fragments of an unknown name (中|德|中小企业) is part of it.
-            if len(word) == 1 and committed < start and committed - pos == 0 and len(text[committed:committed + 1]) == 1 \
-                    and idx.at[committed] >= 0 and len(idx.tokens[idx.at[committed]].text) == 1:
+            right = idx.at[pos] if pos < start else -1
+            if len(word) == 1 and pos == committed and right >= 0 and len(idx.tokens[right].text) == 1:
                 committed = pos = tok.start
             else:
                 break
