@@ -11,7 +11,9 @@ so the tables are identical to a local run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .errors import ZhextractError
@@ -45,7 +47,7 @@ def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentR
         from distributed import Client, LocalCluster
     except ImportError:
         raise ZhextractError("the dask engine needs the optional extra: pip install '.[dask]'") from None
-    from .batch import process_job
+    from .batch import Job, process_job
 
     cluster = None
     if settings.scheduler:
@@ -54,12 +56,18 @@ def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentR
         cluster = LocalCluster(n_workers=settings.workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)
         client = Client(cluster)
+    # Workers need not share our working directory (dask-worker started elsewhere): send
+    # absolute paths, and put the path as named back into the row so the tables match a local run.
+    settings = replace(settings, rules_dir=settings.rules_dir.absolute())
     try:
         client.register_plugin(_worker_plugin(settings))
-        futures = client.map(process_job, list(jobs), settings=settings, pure=False)
+        remote = [Job(os.path.abspath(job.path), job.doc_id) for job in jobs]
+        futures = client.map(process_job, remote, settings=settings, pure=False)
         for job, future in zip(jobs, futures):
             try:
-                yield future.result()
+                result = future.result()
+                result.document["path"] = job.path
+                yield result
             except Exception as exc:  # the worker died or the task was lost
                 message = f"dask worker failed: {type(exc).__name__}: {exc}".splitlines()[0]
                 yield DocumentResult(document_row(job.path, job.doc_id, status="error", error=message), [], None)

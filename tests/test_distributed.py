@@ -41,6 +41,12 @@ def _run(corpus, out, **options):
     return run_batch([corpus], out, use_ner=False, ref_date="2018-11-15", **options)
 
 
+def _run_relative(tmp_path, monkeypatch, out, **options):
+    """Paths as a user types them: relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    return run_batch(["corpus"], out, use_ner=False, ref_date="2018-11-15", **options)
+
+
 def _assert_same_tables(local: Path, other: Path) -> None:
     for name in TABLES:
         assert (other / name).read_bytes() == (local / name).read_bytes(), f"{name} differs from the local run"
@@ -57,16 +63,18 @@ def test_dask_local_cluster_writes_the_tables_of_a_local_run(corpus, tmp_path):
         assert (tmp_path / "dask" / "text" / doc_text.name).read_bytes() == doc_text.read_bytes()
 
 
-def test_dask_existing_scheduler_address_is_used(corpus, tmp_path):
+def test_dask_existing_cluster_with_another_working_directory(corpus, tmp_path, monkeypatch):
+    """Workers of an existing cluster run elsewhere: relative paths still work and stay as named."""
     from distributed import LocalCluster
 
-    _run(corpus, tmp_path / "local", workers=1)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as cluster:
-        summary = _run(corpus, tmp_path / "dask", engine="dask", scheduler=cluster.scheduler_address)
+                      silence_logs=40) as cluster:  # its workers' working directory is not tmp_path
+        summary = _run_relative(tmp_path, monkeypatch, "dask", engine="dask", scheduler=cluster.scheduler_address)
         # the run closed only its client: the cluster it was given is still up
-        assert cluster.scheduler_address and len(cluster.workers) == 2
-        plugins = cluster.scheduler.worker_plugins
+        assert len(cluster.workers) == 2
+        plugins = set(cluster.scheduler.worker_plugins)
     assert (summary.ok, summary.failed) == (5, 1)
     assert "zhextract-resources" in plugins
+    _run_relative(tmp_path, monkeypatch, "local", workers=1)
+    assert "corpus/seed.txt" in (tmp_path / "local" / "documents.csv").read_text(encoding="utf-8-sig")
     _assert_same_tables(tmp_path / "local", tmp_path / "dask")
