@@ -40,7 +40,9 @@ def _extract(rules):
 
 def _analysis(text: str) -> Analysis:
     tokens = tuple(Token(s, e, w) for w, s, e in jieba.tokenize(text))
-    return Analysis(text=text, sentences=(Sentence(0, len(text), text),), tokens=tokens, ref_date=date(2018, 11, 1))
+    bounds = [0, *[m.end() for m in re.finditer(r"[。！？]", text)], len(text)]
+    sentences = tuple(Sentence(a, b, text[a:b]) for a, b in zip(bounds, bounds[1:]) if b > a)
+    return Analysis(text=text, sentences=sentences, tokens=tokens, ref_date=date(2018, 11, 1))
 
 
 # ---------------------------------------------------------------- every example in the rule files
@@ -187,6 +189,21 @@ def test_gold_document_rules_only(rules, path):
     assert not wrong
 
 
+@pytest.mark.parametrize("path", _gold_docs(), ids=lambda p: p.name)
+def test_gold_document_with_shipped_model(rules, path):
+    """Rules plus the shipped model's ORG spans reach ORG F >= 0.85 on each document."""
+    from pipeline import ner
+
+    if not (ner.MODEL_DIR / "config.cfg").exists():
+        pytest.skip(f"no shipped model at {ner.MODEL_DIR}")
+    text = path.read_text(encoding="utf-8")
+    analysis = _analysis(text)
+    ents = ner.load_ner_model().find_entities(text, cue_sentences(analysis, rules))
+    found = extract_orgs(analysis, rules, ents)
+    p, r, f = _score(Counter(t for t, _ in read_gold(path)), Counter(m.text for m in found))
+    assert f >= 0.85, (p, r, f, [(m.text, m.rule) for m in found])
+
+
 # ---------------------------------------------------------------- the seed report
 
 
@@ -210,3 +227,21 @@ def test_seed_report(rules):
     assert all(m.rule for m in found)
     assert "许昌市" not in texts
     assert not [t for t in texts if t.endswith("大厦")]
+
+
+@pytest.mark.skipif(not SEED.exists(), reason=f"seed report {SEED} is absent")
+def test_seed_report_with_shipped_model(rules):
+    """The same with the model's ORG spans merged in (skipped when no model is shipped)."""
+    from pipeline import ner
+
+    if not (ner.MODEL_DIR / "config.cfg").exists():
+        pytest.skip(f"no shipped model at {ner.MODEL_DIR}")
+    text = join_broken_lines(SEED.read_text(encoding="utf-8"))
+    analysis = _analysis(text)
+    model = ner.load_ner_model()
+    found = extract_orgs(analysis, rules, model.find_entities(text, cue_sentences(analysis, rules)))
+    texts = {m.text for m in found}
+    assert [name for name in SEED_ORGS if name not in texts] == []
+    assert "许昌市" not in texts and "河南省" not in texts
+    assert not [t for t in texts if t.endswith("大厦")]
+    assert all(m.rule for m in found)
