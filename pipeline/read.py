@@ -364,23 +364,20 @@ SHORT_LINE = 1.5
 def dedupe_chars(chars: Iterable[Char]) -> list[Char]:
     """Drop glyphs that repeat the same character at (almost) the same place."""
     kept: list[Char] = []
-    seen: dict[tuple[str, int, int], list[Char]] = {}
+    # (character, vertical bucket) -> glyphs kept there; a glyph is checked
+    # against its bucket and the two next to it
+    seen: dict[tuple[str, int], list[Char]] = {}
     for c in chars:
         tol = max(0.5, DEDUPE_TOLERANCE * c.size)
-        kx, ky = int(c.x0 // tol), int(c.top // tol)
+        band = int(c.top // tol)
         dup = False
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for o in seen.get((c.text, kx + dx, ky + dy), ()):
-                    if abs(o.x0 - c.x0) <= tol and abs(o.top - c.top) <= tol:
-                        dup = True
-                        break
-                if dup:
-                    break
-            if dup:
+        for key in ((c.text, band), (c.text, band - 1), (c.text, band + 1)):
+            others = seen.get(key)
+            if others and any(abs(o.x0 - c.x0) <= tol and abs(o.top - c.top) <= tol for o in others):
+                dup = True
                 break
         if not dup:
-            seen.setdefault((c.text, kx, ky), []).append(c)
+            seen.setdefault((c.text, band), []).append(c)
             kept.append(c)
     return kept
 
