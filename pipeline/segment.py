@@ -63,19 +63,24 @@ def read_user_dictionary(path: Path) -> list[tuple[str, int | None, str | None]]
 # which splits them on this pattern (2026-01-22 -> 2026 - 01 - 22); rjieba keeps
 # them whole, so split them the same way to get jieba's tokens.
 RE_JIEBA_ALNUM = regex.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
-RE_HAN = regex.compile(r"[\u4E00-\u9FD5]")
+RE_NOT_HAN_RUN = regex.compile(r"[^\u4E00-\u9FD5\s]{2,}")
 
 
 def tokenize(text: str, dictionary: Path | None = None) -> tuple[Token, ...]:
     """jieba tokens (HMM on) of ``text`` with their offsets."""
     seg = load_segmenter(dictionary)
     out: list[Token] = []
-    for word, start, end in seg.tokenize(text, "default", True):
-        if end - start > 1 and not RE_HAN.search(word) and not word.isspace():
+    append = out.append
+    pos = 0
+    # rjieba.cut and summing lengths is twice as fast as rjieba.tokenize
+    for word in seg.cut(text, True):
+        n = len(word)
+        if n > 1 and RE_NOT_HAN_RUN.fullmatch(word):
             for piece in RE_JIEBA_ALNUM.split(word):
                 if piece:
-                    out.append(Token(start, start + len(piece), piece))
-                    start += len(piece)
+                    append(Token(pos, pos + len(piece), piece))
+                    pos += len(piece)
         else:
-            out.append(Token(start, end, word))
+            append(Token(pos, pos + n, word))
+            pos += n
     return tuple(out)
