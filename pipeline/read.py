@@ -58,15 +58,17 @@ class Char(NamedTuple):
 # public entry point
 
 
-def read_document(path: Path, doc_id: str, *, engine: str = "pdfplumber") -> Document:
+def read_document(path: Path, doc_id: str, *, engine: str = "auto") -> Document:
     """Read one file into a :class:`~pipeline.records.Document`.
 
     Args:
         path: the file (``.txt``, ``.md`` or ``.pdf``).
         doc_id: the identifier the pipeline gave this document.
-        engine: PDF text engine, ``"pdfplumber"`` (default: reads every text
-            layer in the corpus) or ``"pdfium"`` (about 10x faster, but it
-            loses the CJK glyphs of some OCR text layers).
+        engine: PDF text engine: ``"auto"`` (default: pdfium, unless a
+            pdfplumber reading of one sample page finds characters pdfium
+            lost, then pdfplumber for the whole file), ``"pdfium"`` (about
+            10x faster, but it loses the CJK glyphs of some OCR text layers)
+            or ``"pdfplumber"`` (reads every text layer in the corpus).
 
     Raises:
         DocumentError: for every input that cannot be read, with a one-line
@@ -74,7 +76,7 @@ def read_document(path: Path, doc_id: str, *, engine: str = "pdfplumber") -> Doc
             truncated or encrypted PDF, no text layer, unreadable path).
         ValueError: for an unknown ``engine`` (a programming error).
     """
-    if engine not in PDF_ENGINES:
+    if engine not in PDF_ENGINES and engine != "auto":
         raise ValueError(f"unknown PDF engine {engine!r} (allowed: {', '.join(PDF_ENGINES)})")
     path = Path(path)
     data, stat = _read_bytes(path)
@@ -229,7 +231,12 @@ def _read_pdf(path: Path, data: bytes, engine: str) -> tuple[list[Page], date | 
         raise _PdfProblem("not a PDF (no %PDF- header)")
     if b"%%EOF" not in data[-PDF_TAIL_BYTES:]:
         raise _PdfProblem("truncated or corrupt PDF (no %%EOF at the end)")
-    pages_chars, created = PDF_ENGINES[engine](data)
+    if engine == "auto":
+        pages_chars, created = _chars_pdfium(data)
+        if _pdfium_lost_chars(data, pages_chars):
+            pages_chars, created = _chars_pdfplumber(data)
+    else:
+        pages_chars, created = PDF_ENGINES[engine](data)
     pages = []
     any_text = False
     for number, chars in enumerate(pages_chars, start=1):
@@ -335,6 +342,28 @@ def _chars_pdfplumber(data: bytes) -> tuple[list[list[Char]], date | None]:
             ])
             page.close()
         return pages, created
+
+
+def _pdfium_lost_chars(data: bytes, pages_chars: list[list[Char]], tolerance: float = 0.9) -> bool:
+    """Whether pdfplumber reads clearly more characters than pdfium on a sample page.
+
+    pdfium silently drops glyphs of some fonts (the CJK of an OCR text layer);
+    pdfminer decodes them through the font's CMap. One page is enough to tell,
+    and costs one pdfplumber page instead of all of them. The sample is the
+    page where pdfium found the fewest characters for its size (an empty page
+    of a PDF whose other pages have text is the telling case).
+    """
+    import io
+
+    import pdfplumber
+
+    if not pages_chars:
+        return False
+    sample = min(range(len(pages_chars)), key=lambda i: len(pages_chars[i]))
+    with pdfplumber.open(io.BytesIO(data), pages=[sample + 1]) as pdf:
+        plumber = sum(1 for c in pdf.pages[0].chars if not c["text"].isspace())
+    pdfium = sum(1 for c in pages_chars[sample] if not c.text.isspace())
+    return plumber > 0 and pdfium < tolerance * plumber
 
 
 PDF_ENGINES: dict[str, Callable[[bytes], tuple[list[list[Char]], date | None]]] = {

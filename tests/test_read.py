@@ -221,3 +221,18 @@ def test_layout_inserts_spaces_at_wide_gaps_only():
     chars = _chars("增长", 50, 100) + _chars("6.89%", 75, 100, size=10, step=5)
     assert layout_chars(chars) == "增长 6.89%\n"
     assert layout_chars(_chars("增长6", 50, 100)) == "增长6\n"
+
+
+def test_auto_engine_falls_back_to_pdfplumber_when_pdfium_loses_glyphs():
+    """pdfium drops the CJK glyphs of file 15's OCR text layer; auto must notice."""
+    from tests.conftest import CORPUS_REAL
+
+    path = CORPUS_REAL / "15-audit-reply-2016-feida-ocr-scan.pdf"
+    if not path.exists():
+        pytest.skip("../shared/corpus-real is absent")
+    pdfium = read_document(path, "x", engine="pdfium")
+    auto = read_document(path, "x")
+    plumber = read_document(path, "x", engine="pdfplumber")
+    assert sum(len(p.text) for p in pdfium.pages) < 0.5 * sum(len(p.text) for p in plumber.pages)
+    assert [p.text for p in auto.pages] == [p.text for p in plumber.pages]
+    assert "天健" in auto.pages[0].text
