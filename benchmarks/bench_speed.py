@@ -273,6 +273,19 @@ def build_pdf(sources: list[tuple[str, str]], path: Path, report: Report) -> int
 # -- measurements -------------------------------------------------------------------------
 
 
+NER_MODEL: Path | None = None  # --ner-model: another model than the shipped one (a training checkpoint)
+
+
+def use_ner_model(path: Path | None) -> None:
+    """Make ``load_ner_model()`` (and so ``load_resources``) load ``path`` in this process."""
+    global NER_MODEL
+    NER_MODEL = path
+    if path is not None:
+        import pipeline.ner
+
+        pipeline.ner.MODEL_DIR = path
+
+
 def settings_for(use_ner: bool):
     from pipeline.settings import Settings
 
@@ -484,6 +497,8 @@ def batch_child(args: argparse.Namespace) -> None:
     """In a subprocess: one run_batch; prints its time and peak memory as JSON."""
     from pipeline.batch import run_batch
 
+    use_ner_model(Path(args.ner_model) if args.ner_model else None)
+
     paths = sorted(Path(args.batch_dir).glob("*.txt"))[: args.n]
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -516,6 +531,8 @@ def run_batch_subprocess(batch_dir: Path, n: int, workers: int, ner: bool) -> di
     out = WORK / f"batch-out-{n}-{workers}"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--batch-child", "--batch-dir", str(batch_dir),
            "--n", str(n), "--workers", str(workers), "--out", str(out)] + (["--ner"] if ner else [])
+    if ner and NER_MODEL is not None:
+        cmd += ["--ner-model", str(NER_MODEL)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError((proc.stderr.strip().splitlines() or ["exit code %d" % proc.returncode])[-1])
@@ -559,9 +576,15 @@ def measure_startup(report: Report) -> None:
         error = None
         for _ in range(3):
             with tempfile.TemporaryDirectory() as tmp:
+                argv = ["run", str(tiny), "--out", tmp, "--no-progress", *extra]
+                if NER_MODEL is not None and not extra:  # the CLI with another model: same code path
+                    command = [sys.executable, "-c", "import sys, pathlib, pipeline.ner; "
+                               f"pipeline.ner.MODEL_DIR = pathlib.Path({str(NER_MODEL)!r}); "
+                               f"sys.argv = ['zhextract', *{argv!r}]; from pipeline.cli import main; main()"]
+                else:
+                    command = [sys.executable, "-m", "pipeline", *argv]
                 t0 = time.perf_counter()
-                proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(tiny), "--out", tmp,
-                                       "--no-progress", *extra], cwd=ROOT, capture_output=True, text=True)
+                proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
                 times.append(time.perf_counter() - t0)
                 if proc.returncode != 0:
                     error = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
@@ -660,6 +683,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller NER budget, no NER batch")
     parser.add_argument("--profile", action="store_true", help="also write cProfile reports to benchmarks/work/")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed too")
+    parser.add_argument("--ner-model", help="measure with this NER model folder instead of the shipped one "
+                        "(e.g. a training checkpoint); the report says so")
     parser.add_argument("--batch-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--batch-dir", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -672,12 +697,16 @@ def main() -> int:
         return 0
 
     started = time.perf_counter()
+    if args.ner_model:
+        use_ner_model(Path(args.ner_model).resolve())
     os.chdir(ROOT)
     WORK.mkdir(parents=True, exist_ok=True)
     report = Report()
     if hasattr(os, "getloadavg"):
         report.notes.append("load average at the start: %.2f %.2f %.2f (other processes on the machine skew "
                             "the absolute numbers, and the 2-worker ratio most)" % os.getloadavg())
+    if NER_MODEL is not None:
+        report.notes.append(f"NER measured with {NER_MODEL}, not the shipped model")
     print("building inputs under benchmarks/work/ …", flush=True)
     sources = source_texts(report)
     texts = build_text_set(sources, WORK / "text")
