@@ -64,7 +64,7 @@ from .records import Analysis, Mention
 from .rules import compile_pattern, load_rule_file, raise_problems
 
 #: Keys a rule of rules/dates.yaml may have besides id, description, examples.
-RULE_KEYS = frozenset({"pattern", "resolve"})
+RULE_KEYS = frozenset({"pattern", "resolve", "requires"})
 
 #: Relative year words: offset in years from the reference year.
 REL_YEARS: dict[str, int] = {"今年": 0, "本年": 0, "去年": -1, "前年": -2, "明年": 1, "后年": 2, "後年": 2}
@@ -74,6 +74,13 @@ REL_DAYS: dict[str, int] = {"大前天": -3, "前天": -2, "昨日": -1, "昨天
                             "明日": 1, "明天": 1, "后天": 2, "後天": 2, "大后天": 3}
 REL_MONTHS: dict[str, int] = {"本月": 0, "上月": -1, "上个月": -1, "上個月": -1,
                               "下月": 1, "下个月": 1, "下個月": 1}
+
+#: Week words: offset in weeks from the reference date's week (weeks start on Monday).
+WEEK_OFFSETS: dict[str, int] = {"": 0, "本": 0, "这": 0, "這": 0, "上": -1, "下": 1, "上上": -2, "下下": 2}
+#: Weekday characters (after 星期, 礼拜, 周): days after Monday.
+WEEKDAYS: dict[str, int] = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+#: Seasons as months (meteorological, northern hemisphere): 冬 runs into the next year.
+SEASONS: dict[str, tuple[int, int]] = {"春": (3, 5), "夏": (6, 8), "秋": (9, 11), "冬": (12, 14)}
 
 # Words before a year that make it a comparison, not the year the report speaks of.
 _COMPARISON_TAIL = ("比", "较", "較", "于", "於", "与", "與", "同", "对", "對", "和")
@@ -89,6 +96,8 @@ class DateRule:
     id: str
     resolve: str
     pattern: regex.Pattern
+    #: Something every match contains: the rule runs only over the candidate runs that hold it.
+    requires: regex.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,7 @@ class DateRules:
     rules: tuple[DateRule, ...]
     trigger: regex.Pattern = field(repr=False)
     date_chars: frozenset[str] = field(repr=False)
+    numeric_trigger: regex.Pattern | None = field(repr=False, default=None)
 
     def by_id(self, rule_id: str) -> DateRule:
         for rule in self.rules:
@@ -124,7 +134,7 @@ def load_date_rules(rules_dir: Path) -> DateRules:
             problems.append(RuleProblem(str(path), 1, "", f"list rel_years: word {word!r} has no offset in "
                                         "pipeline/dates.py (known: "
                                         + ", ".join(sorted({**REL_YEARS, **REPORT_REL_YEARS})) + ")"))
-    trigger, date_chars = _prefilter(rule_file.names, str(path), problems)
+    trigger, numeric, date_chars = _prefilter(rule_file.names, str(path), problems)
     compiled: list[DateRule] = []
     for rule in rule_file.rules:
         resolve = rule.data.get("resolve")
@@ -133,13 +143,22 @@ def load_date_rules(rules_dir: Path) -> DateRules:
             continue
         pattern, found = compile_pattern(rule.data.get("pattern"), rule_file.names, rule_file.lists, rule)
         problems.extend(found)
+        requires = None
+        if rule.data.get("requires") is not None:
+            requires, found = compile_pattern(rule.data["requires"], rule_file.names, rule_file.lists, rule)
+            problems.extend(found)
         if pattern is None:
             continue
-        compiled.append(DateRule(rule.id, resolve, pattern))
+        compiled.append(DateRule(rule.id, resolve, pattern, requires))
+        for example in rule.examples:
+            if requires is not None and not requires.search(example.match):
+                problems.append(rule.where(f"example match {example.match!r} has nothing that `requires` "
+                                           f"{rule.data['requires']!r}, the rule would never look at it",
+                                           example.line))
         if trigger is None:
             continue
         for example in rule.examples:
-            if not trigger.search(example.match):
+            if not (trigger.search(example.match) or (numeric and numeric.search(example.match))):
                 problems.append(rule.where(f"example match {example.match!r} has no TRIGGER, "
                                            "the extractor would never look at it", example.line))
             odd = sorted({ch for ch in example.match if ch not in date_chars})
@@ -147,13 +166,14 @@ def load_date_rules(rules_dir: Path) -> DateRules:
                 problems.append(rule.where(f"example match {example.match!r} has characters outside "
                                            f"DATECHAR: {''.join(odd)!r}", example.line))
     raise_problems(problems)
-    return DateRules(rules=tuple(compiled), trigger=trigger, date_chars=date_chars)
+    return DateRules(rules=tuple(compiled), trigger=trigger, date_chars=date_chars,
+                     numeric_trigger=numeric)
 
 
 def _prefilter(names: dict[str, str], path: str, problems: list[RuleProblem]
-               ) -> tuple[regex.Pattern | None, frozenset[str]]:
-    """The TRIGGER pattern and the DATECHAR set of the rule file."""
-    trigger = None
+               ) -> tuple[regex.Pattern | None, regex.Pattern | None, frozenset[str]]:
+    """The TRIGGER pattern, the optional NUMERIC_TRIGGER and the DATECHAR set of the rule file."""
+    trigger = numeric = None
     chars: frozenset[str] = frozenset()
     for key in ("TRIGGER", "DATECHAR"):
         if key not in names:
@@ -161,13 +181,15 @@ def _prefilter(names: dict[str, str], path: str, problems: list[RuleProblem]
     try:
         if "TRIGGER" in names:
             trigger = regex.compile(names["TRIGGER"])
+        if "NUMERIC_TRIGGER" in names:
+            numeric = regex.compile(names["NUMERIC_TRIGGER"])
         if "DATECHAR" in names:
             char_class = regex.compile(names["DATECHAR"])
             chars = frozenset(chr(c) for c in range(0x20, 0x10000) if char_class.fullmatch(chr(c)))
             chars |= {"\t"}
     except regex.error as exc:
-        problems.append(RuleProblem(path, 1, "", f"names: bad TRIGGER or DATECHAR: {exc}"))
-    return trigger, chars
+        problems.append(RuleProblem(path, 1, "", f"names: bad TRIGGER, NUMERIC_TRIGGER or DATECHAR: {exc}"))
+    return trigger, numeric, chars
 
 
 # -- calendar helpers --------------------------------------------------------------------
@@ -260,6 +282,9 @@ def _year(m: dict[str, str | None], ctx: _Context, suffix: str = "") -> tuple[in
     if yy:
         value = 2000 + int(yy)
         return (value if value <= ctx.ref.year + 10 else value - 100), False, True
+    yk = _group(m, "yk" + suffix)
+    if yk:  # 两千零四年: only before a month (the pattern checks), else a count of years
+        return parse_int(yk.replace(" ", "")), False, True
     ry = _group(m, "ry" + suffix)
     if ry:
         if ry in REPORT_REL_YEARS:
@@ -295,24 +320,7 @@ def _resolve_calendar(m: dict[str, str | None], ctx: _Context) -> _Resolved | No
         month = _int(mo)
         if not 1 <= month <= 12:
             return None
-        if d:
-            day = _int(d)
-            if not 1 <= day <= _last_day(year, month):
-                return None
-            one = date(year, month, day)
-            return _Resolved(one, one, "day", relative, out_year)
-        last = _last_day(year, month)
-        if part in ("末", "底"):
-            one = date(year, month, last)
-            return _Resolved(one, one, "day", relative, out_year)
-        if part == "初":
-            one = date(year, month, 1)
-            return _Resolved(one, one, "day", relative, out_year)
-        if part in ("上旬", "中旬", "下旬"):
-            first_day, last_day = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last)}[part]
-            return _Resolved(date(year, month, first_day), date(year, month, last_day), "span",
-                             relative, out_year)
-        return _Resolved(*_month_interval(year, month), "month", relative, out_year)
+        return _in_month(year, month, d, part, relative, out_year)
     if part in ("末", "底"):
         return _Resolved(*_month_interval(year, 12), "month", relative, out_year)
     if part == "初":
@@ -320,6 +328,29 @@ def _resolve_calendar(m: dict[str, str | None], ctx: _Context) -> _Resolved | No
     ry = _group(m, "ry")
     return _Resolved(date(year, 1, 1), date(year, 12, 31), "year", relative, out_year,
                      whole_year=ry not in REPORT_REL_YEARS)
+
+
+def _in_month(year: int, month: int, d: str | None, part: str | None, relative: bool,
+              out_year: int | None) -> _Resolved | None:
+    """A day of the month, a part of it (初, 末, 底, 上旬, 中旬, 下旬), or the whole month."""
+    last = _last_day(year, month)
+    if d:
+        day = _int(d)
+        if not 1 <= day <= last:
+            return None
+        one = date(year, month, day)
+        return _Resolved(one, one, "day", relative, out_year)
+    if part in ("末", "底"):
+        one = date(year, month, last)
+        return _Resolved(one, one, "day", relative, out_year)
+    if part == "初":
+        one = date(year, month, 1)
+        return _Resolved(one, one, "day", relative, out_year)
+    if part in ("上旬", "中旬", "下旬"):
+        first_day, last_day = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, last)}[part]
+        return _Resolved(date(year, month, first_day), date(year, month, last_day), "span",
+                         relative, out_year)
+    return _Resolved(*_month_interval(year, month), "month", relative, out_year)
 
 
 def _resolve_month_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
@@ -378,7 +409,7 @@ def _resolve_day_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | No
 
 def _resolve_year_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     y1, y2 = _year_digits(m["y"]), _year_digits(m["y2"])
-    if y2 <= y1:
+    if not y1 < y2 <= y1 + 100:
         return None
     return _Resolved(date(y1, 1, 1), date(y2, 12, 31), "span", False, y2)
 
@@ -424,8 +455,82 @@ def _resolve_relative_day(m: dict[str, str | None], ctx: _Context) -> _Resolved 
 
 
 def _resolve_relative_month(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
-    year, month = _add_months(ctx.ref.year, ctx.ref.month, REL_MONTHS[m["w"]])
-    return _Resolved(*_month_interval(year, month), "month", True)
+    """本月, 上月, 下个月; with a day or a part (本月十日, 上月底); 去年本月十日 shifts the year."""
+    year = _year(m, ctx)[0] if _group(m, "ry") else ctx.ref.year
+    year, month = _add_months(year, ctx.ref.month, REL_MONTHS[m["w"]])
+    return _in_month(year, month, _group(m, "d"), _group(m, "p"), True, None)
+
+
+def _resolve_day_of_month(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    """29日, 12号: the month of the previous day or month in the sentence, else the
+    reference month; when the reference month has no such day (29日 in February 2018),
+    the latest earlier month that has it."""
+    day = _int(m["d"])
+    last = ctx.sentence_last
+    if last is not None and last[2] in ("day", "month"):
+        year, month = last[1].year, last[1].month
+        if not 1 <= day <= _last_day(year, month):
+            return None
+    else:
+        year, month = ctx.ref.year, ctx.ref.month
+        while day > _last_day(year, month):
+            year, month = _add_months(year, month, -1)
+    one = date(year, month, day)
+    return _Resolved(one, one, "day", True)
+
+
+def _resolve_week(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    """上周, 本周, 下下周 (Monday..Sunday), 下周末 (Saturday..Sunday), 星期一, 上周三 (one day).
+
+    Weeks start on Monday; a bare weekday (星期一) is that day of the reference date's week.
+    """
+    word = (_group(m, "wk") or "").rstrip("个個")
+    monday = ctx.ref - timedelta(days=ctx.ref.weekday()) + timedelta(weeks=WEEK_OFFSETS[word])
+    wd = _group(m, "wd")
+    if wd:
+        one = monday + timedelta(days=WEEKDAYS[wd])
+        return _Resolved(one, one, "day", True)
+    if _group(m, "we"):
+        return _Resolved(monday + timedelta(days=5), monday + timedelta(days=6), "span", True)
+    return _Resolved(monday, monday + timedelta(days=6), "span", True)
+
+
+def _resolve_season(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    """今年夏天, 2019年冬季: the season's months of that year (冬 ends in February of the next)."""
+    year, relative, written = _year(m, ctx)
+    first, last = SEASONS[m["s"]]
+    end_year, end_month = _add_months(year, 1, last - 1)
+    return _Resolved(date(year, first, 1), date(end_year, end_month, _last_day(end_year, end_month)),
+                     "span", relative, year if written else None)
+
+
+def _resolve_decade(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    """90年代, 20世纪80年代, 上世纪90年代: the ten years. Without a century, the latest
+    such decade that starts no later than the reference year (50年代 is the 1950s)."""
+    tens = _int(m["dd"])
+    if tens % 10 or not 10 <= tens <= 90:
+        return None
+    century, word = _group(m, "c"), _group(m, "cw")
+    relative = century is None
+    if century is not None:
+        base = (_int(century) - 1) * 100
+    else:
+        base = ctx.ref.year // 100 * 100
+        if word == "上":
+            base -= 100
+        elif word is None and base + tens > ctx.ref.year:
+            base -= 100
+    if not 1000 <= base + tens <= 2090:
+        return None
+    return _Resolved(date(base + tens, 1, 1), date(base + tens + 9, 12, 31), "span", relative)
+
+
+def _resolve_years_before(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
+    """2010年之后2018年之前: from the first year to the end of the year before the second."""
+    y1, y2 = _year_digits(m["y"]), _year_digits(m["y2"]) - 1
+    if y2 < y1:
+        return None
+    return _Resolved(date(y1, 1, 1), date(y2, 12, 31), "span", False, y2)
 
 
 Resolver = Callable[[dict[str, str | None], _Context], _Resolved | None]
@@ -443,6 +548,11 @@ RESOLVERS: dict[str, Resolver] = {
     "same_period": _resolve_same_period,
     "relative_day": _resolve_relative_day,
     "relative_month": _resolve_relative_month,
+    "day_of_month": _resolve_day_of_month,
+    "week": _resolve_week,
+    "season": _resolve_season,
+    "decade": _resolve_decade,
+    "years_before": _resolve_years_before,
 }
 
 
@@ -483,19 +593,22 @@ def _candidate_runs(text: str, rules: DateRules) -> list[tuple[int, int]]:
     """Maximal runs of DATECHARs that hold a TRIGGER (every date lies in one)."""
     chars = rules.date_chars
     n = len(text)
+    # Two scans (a character class, then numeric dates) are faster than one alternation.
+    triggers = [m.span() for m in rules.trigger.finditer(text)]
+    if rules.numeric_trigger is not None:
+        triggers += [m.span() for m in rules.numeric_trigger.finditer(text)]
+        triggers.sort()
     runs: list[tuple[int, int]] = []
     end = -1
-    for m in rules.trigger.finditer(text):
-        t = m.start()
+    for t, b in triggers:
         if t < end:
             continue
         a = t
         while a > 0 and t - a < MAX_RUN and text[a - 1] in chars:
             a -= 1
-        b = m.end()
         while b < n and b - t < MAX_RUN and text[b] in chars:
             b += 1
-        if runs and a <= runs[-1][1]:
+        if runs and a <= end:
             runs[-1] = (runs[-1][0], b)
         else:
             runs.append((a, b))
@@ -509,7 +622,8 @@ def _find_matches(text: str, rules: DateRules) -> list[tuple[int, int, int, rege
     The rules run over a short string made of the candidate runs only, each
     with one character of context before and two after (what the patterns'
     lookbehinds and lookaheads inspect), so the cost follows the number of
-    dates rather than the length of the text.
+    dates rather than the length of the text. A rule with ``requires`` reads
+    only the runs that hold what it requires when they are few.
     """
     runs = _candidate_runs(text, rules)
     if not runs:
@@ -517,24 +631,42 @@ def _find_matches(text: str, rules: DateRules) -> list[tuple[int, int, int, rege
     pieces: list[str] = []
     offsets: list[int] = []  # start in the short string of each piece
     bases: list[int] = []  # short-string offset + base = text offset
-    bounds: list[tuple[int, int]] = []
     pos = 0
+    n = len(text)
     for a, b in runs:
-        lo, hi = max(0, a - 1), min(len(text), b + 2)
+        lo, hi = a - 1 if a else 0, b + 2 if b + 2 < n else n
         pieces.append(text[lo:hi])
         offsets.append(pos)
         bases.append(lo - pos)
-        bounds.append((a, b))
         pos += hi - lo + 1
     short = "\n".join(pieces)
+    offsets.append(pos)
+    few = len(runs) // 8
     found: list[tuple[int, int, int, regex.Match]] = []
     for index, rule in enumerate(rules.rules):
-        for m in rule.pattern.finditer(short):
-            k = bisect_right(offsets, m.start()) - 1
-            start, end = m.start() + bases[k], m.end() + bases[k]
-            a, b = bounds[k]
-            if a <= start and end <= b:
-                found.append((start, -end, index, m))
+        spans: list[tuple[int, int]] = [(0, len(short))]
+        if rule.requires is not None:
+            chosen: list[int] = []
+            last = -1
+            for m in rule.requires.finditer(short):
+                k = bisect_right(offsets, m.start()) - 1
+                if k != last:
+                    chosen.append(k)
+                    last = k
+                    if len(chosen) > few:
+                        break
+            if not chosen:
+                continue
+            if len(chosen) <= few:
+                spans = [(offsets[k], offsets[k + 1] - 1) for k in chosen]
+        finditer = rule.pattern.finditer
+        for lo, hi in spans:
+            for m in finditer(short, lo, hi):
+                k = bisect_right(offsets, m.start()) - 1
+                start, end = m.start() + bases[k], m.end() + bases[k]
+                a, b = runs[k]
+                if a <= start and end <= b:
+                    found.append((start, -end, index, m))
     found.sort(key=lambda f: (f[0], f[1], f[2]))
     out: list[tuple[int, int, int, regex.Match]] = []
     last_end = -1
@@ -641,12 +773,4 @@ def infer_ref_date(text: str, created: date | None = None, mtime: float | None =
     if mtime is not None:
         return now, "file-mtime"
     return now, "today"
-
-
-def parse_ref(value: date | str | None) -> date | None:
-    """A reference date given as a date or an ISO string (None stays None)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value).strip())
-
 

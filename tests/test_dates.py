@@ -19,6 +19,7 @@ from pipeline.clean import clean_text
 from pipeline.errors import RuleError
 from pipeline.records import Analysis
 from pipeline.segment import split_sentences
+from pipeline.settings import parse_ref_date
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -33,7 +34,7 @@ def date_rules() -> dates.DateRules:
 def run(text: str, rules: dates.DateRules, ref: date | str | None = None):
     """Clean, split and extract dates; the reference date is inferred when not given."""
     clean = clean_text(text).text
-    ref_date = dates.parse_ref(ref) or dates.infer_ref_date(clean)[0]
+    ref_date = parse_ref_date(ref) or dates.infer_ref_date(clean)[0]
     return dates.extract_dates(Analysis(clean, split_sentences(clean), (), ref_date), rules)
 
 
