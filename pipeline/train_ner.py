@@ -271,7 +271,11 @@ def main_train(
 
 
 def install_model(src: Path, output: Path) -> None:
-    """Copy a trained spaCy pipeline to ``output`` without optimizer state, keeping MODEL_CARD.md."""
+    """Copy a trained spaCy pipeline to ``output``, keeping MODEL_CARD.md.
+
+    ``spacy train`` saves no optimizer state in ``model-best``; the bigram strings
+    are dropped here (see below), which leaves the weights (about 9 MB).
+    """
     import spacy
 
     from .ner import register_components
@@ -283,6 +287,10 @@ def install_model(src: Path, output: Path) -> None:
     if output.exists():
         shutil.rmtree(output)
     nlp.to_disk(output)
+    # The string store holds every character bigram seen in training (6 MB); the
+    # hash embeddings need only the hashes, so keep just the labels.
+    labels = sorted(nlp.get_pipe("ner").labels)
+    (output / "vocab" / "strings.json").write_text(json.dumps(labels), encoding="utf-8")
     if card_text is not None:
         card.write_text(card_text, encoding="utf-8")
 
