@@ -14,7 +14,7 @@ Which year a mention is in, when the mention does not write it:
 * A year-less month, day, quarter, half or span (9月末, 8月18日, 上半年,
   前三季度, 1-9月) takes the year written or named earlier **in the same
   sentence** (``2023年1-9月……其中9月``), else the **document's year**, else
-  the reference year. The document's year is a whole year written in the
+  the reference year (2月29日 then the latest leap year up to it). The document's year is a whole year written in the
   title, the first line when it is short and ends no sentence (``中华人民共和国
   2021年国民经济和社会发展统计公报``, ``二〇二三年度報告摘要``): there 一季度
   and 12月份 are of 2021.
@@ -320,6 +320,10 @@ def _resolve_calendar(m: dict[str, str | None], ctx: _Context) -> _Resolved | No
         month = _int(mo)
         if not 1 <= month <= 12:
             return None
+        if (month == 2 and d and _int(d) == 29 and not written and ctx.sentence_year is None
+                and ctx.document_year is None):
+            while not calendar.isleap(year):  # 2月29日 of no written year: the latest leap year
+                year -= 1
         return _in_month(year, month, d, part, relative, out_year)
     if part in ("末", "底"):
         return _Resolved(*_month_interval(year, 12), "month", relative, out_year)
@@ -620,7 +624,7 @@ def _find_matches(text: str, rules: DateRules) -> list[tuple[int, int, int, rege
     """Non-overlapping (start, end, rule index, match): leftmost, then longest, then file order.
 
     The rules run over a short string made of the candidate runs only, each
-    with one character of context before and two after (what the patterns'
+    with two characters of context on either side (what the patterns'
     lookbehinds and lookaheads inspect), so the cost follows the number of
     dates rather than the length of the text. A rule with ``requires`` reads
     only the runs that hold what it requires when they are few.
@@ -634,7 +638,7 @@ def _find_matches(text: str, rules: DateRules) -> list[tuple[int, int, int, rege
     pos = 0
     n = len(text)
     for a, b in runs:
-        lo, hi = a - 1 if a else 0, b + 2 if b + 2 < n else n
+        lo, hi = a - 2 if a > 2 else 0, b + 2 if b + 2 < n else n
         pieces.append(text[lo:hi])
         offsets.append(pos)
         bases.append(lo - pos)
