@@ -16,6 +16,7 @@ the longest wins, then the rule that comes first in the file.
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ class QuantityRule:
     unit: str = ""
     kind: str = ""
     factor: Decimal = Decimal(1)
+    #: How to find where the rule can match without scanning the whole text (see
+    #: ``_PREFILTERS``): None (plain ``finditer``), ``("unit", chars)`` or ``("range", chars, reach)``.
+    prefilter: tuple | None = None
 
 
 @dataclass(slots=True)
@@ -104,6 +108,7 @@ class QuantityRules:
     change_before: Any
     word_class: dict[str, str]  # qualifier or change word -> its class
     files: list[RuleFile] = field(default_factory=list)
+    after_reach: int = 0  # how far _context may read after a match
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -168,6 +173,8 @@ def load_quantity_rules(rules_dir: Path) -> QuantityRules:
         change_before=_suffix_regex([w for n in CHANGE_LISTS for w in lists.get(n, [])], tail="了?"),
         word_class=word_class,
         files=[units_file, rules_file],
+        after_reach=max((len(w) for n in AFTER_LISTS for w in lists.get(n, [])), default=0)
+        + max((len(w) for w in blockers), default=0),
     )
 
 
@@ -276,7 +283,64 @@ def _compile_rule(rule: Rule, names: Mapping[str, str], lists: Mapping[str, list
         ok = False
     if not ok:
         return None
-    return QuantityRule(rule.id, pattern, groups, str(data.get("unit", "")), str(data.get("kind", "")), factor)
+    return QuantityRule(rule.id, pattern, groups, str(data.get("unit", "")), str(data.get("kind", "")), factor,
+                        _prefilter(rule.id, pattern))
+
+
+# -- where a rule can match ------------------------------------------------------------
+# The rules that start with a number ({NUM}) cost most: the regex engine tries the
+# whole pattern (Chinese cardinal, scale words, the unit lexicon) at every digit and
+# every Chinese numeral character of the text, about 5 us per try. They are instead
+# tried only where a necessary condition holds, checked in Python on the "chunks" of
+# the compact text: maximal runs of characters that a number, its 余/多 marker and its
+# scale word are made of (_CHUNK_CHARS). A match of such a rule starts in a chunk at a
+# character that may start {NUM} (_START_CHARS, not after _LEFT_BLOCK, a Chinese
+# numeral not after another one) and
+#   "unit":  has its unit start inside the chunk after its first character or right
+#            after the chunk (everything before the unit is chunk characters), so one
+#            of those characters is the first character of a unit of the rule;
+#   "range": has a range separator within the chunk or within the longest unit after
+#            it (2万元至3万元).
+# The rule is then run with ``pattern.match`` at the surviving positions, left to
+# right, skipping those inside its previous match: the same matches as ``finditer``.
+# The conditions were derived from these exact patterns (and the names LEFT, SIGN,
+# NUM, MARK, SCALE_Q, RANGE_SEP of quantities.yaml and the numerals they use): a rule
+# whose expanded pattern differs from the fingerprint here is scanned with
+# ``finditer`` as before (correct, only slower). After editing one of these rules or
+# names, check that the conditions above still hold and update its fingerprint
+# (``hashlib.sha1(rule.pattern.pattern.encode()).hexdigest()[:16]``).
+_PREFILTERS = {
+    "quantities.range": ("675b7f58293651ea", "range"),
+    "quantities.money_compound": ("6f2753503b157f38", "unit"),
+    "quantities.measure": ("b40032f5468b9539", "unit"),
+    "quantities.count": ("3f1845061855a99a", "unit"),
+    "quantities.duration": ("1852fff0af9153de", "unit"),
+}
+_CN_NUMERAL_CHARS = "〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆"
+#: What {NUM} {MARK}? {SCALE_Q}? {MARK}? can be made of (numerals, 点, signs, thousands
+#: separators, decimal point, 余/多, scale words, the space of " k").
+_CHUNK_CHARS = frozenset(_CN_NUMERAL_CHARS + "点點0123456789,，.-−－负負余餘多 kK")
+_RE_CHUNK = regex.compile(r"[\d" + "".join(regex.escape(c) for c in sorted(_CHUNK_CHARS)) + "]+")
+#: The first character of {NUM}: a sign, an ASCII digit or a Chinese numeral.
+_START_CHARS = frozenset("0123456789负負-−－" + _CN_NUMERAL_CHARS)
+#: Characters that {LEFT} forbids before a number.
+_LEFT_BLOCK = frozenset("0123456789.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz%=/&#_~-－·@第数數几幾")
+#: A Chinese cardinal starts after none of these (its own lookbehind).
+_CN_BLOCK = frozenset(_CN_NUMERAL_CHARS + "点點")
+_CN_START = frozenset(_CN_NUMERAL_CHARS) - frozenset("〇零○")
+_RANGE_SEP_CHARS = frozenset("至到-~～〜—–－")
+
+
+def _prefilter(rule_id: str, pattern: Any) -> tuple | None:
+    known = _PREFILTERS.get(rule_id)
+    if known is None or hashlib.sha1(pattern.pattern.encode()).hexdigest()[:16] != known[0]:
+        return None
+    units = pattern.named_lists.get("units", ())
+    if not units or not all(u for u in units):
+        return None
+    if known[1] == "range":
+        return ("range", _RANGE_SEP_CHARS, max(len(u) for u in units))
+    return ("unit", frozenset(u[0] for u in units))
 
 
 def _suffix_regex(words: list[str], tail: str = "") -> Any:
@@ -311,6 +375,7 @@ class _Candidate:
     kind: str
     approx: bool
     value_max: Decimal | None
+    tidy: tuple | None  # number, multiplier, value, value_max as the mention gets them
 
 
 def extract_quantities(analysis: Analysis, rules: QuantityRules) -> list[Mention]:
@@ -318,11 +383,12 @@ def extract_quantities(analysis: Analysis, rules: QuantityRules) -> list[Mention
     text = analysis.text
     compact, starts, shifts = compact_text(text)
     candidates: list[_Candidate] = []
-    for order, rule in enumerate(rules.rules):
-        for m in rule.pattern.finditer(compact):
-            cand = _interpret(m, rule, order, rules, compact)
-            if cand is not None:
-                candidates.append(cand)
+    add = candidates.append
+    cache: dict[tuple, tuple | bool] = {}  # _read of a match by (rule order, groups)
+    for order, rule, m in _matches(compact, rules.rules):
+        cand = _interpret(m, rule, order, rules, compact, cache)
+        if cand is not None:
+            add(cand)
     candidates.sort(key=lambda c: (c.start - c.end, c.start, c.order))
     taken: list[_Candidate] = []
     spans: list[tuple[int, int]] = []  # sorted, non-overlapping
@@ -334,16 +400,88 @@ def extract_quantities(analysis: Analysis, rules: QuantityRules) -> list[Mention
         taken.append(c)
     taken.sort(key=lambda c: c.start)
     out = []
+    context_cache: dict[tuple, tuple[str, str]] = {}
+    reach = rules.after_reach
     for c in taken:
-        qualifier, change = _context(compact, c, rules)
+        key = (compact[max(0, c.start - 2 * _WINDOW):c.start], compact[c.end:c.end + reach],
+               c.value_max is None, c.approx)
+        found = context_cache.get(key)
+        if found is None:
+            found = context_cache[key] = _context(compact, c, rules)
+        qualifier, change = found
         start = _to_original(c.start, starts, shifts)
         end = _to_original(c.end - 1, starts, shifts) + 1
+        if c.tidy is None:
+            number, multiplier, value = _tidy(c.number), _tidy(c.multiplier), _tidy(c.value)
+            value_max = None if c.value_max is None else _tidy(c.value_max)
+        else:
+            number, multiplier, value, value_max = c.tidy
         out.append(Mention(
             kind="QUANTITY", start=start, end=end, text=text[start:end], rule=c.rule,
-            number=_tidy(c.number), multiplier=_tidy(c.multiplier), value=_tidy(c.value), unit=c.unit,
-            quantity_kind=c.kind, qualifier=qualifier,
-            value_max=None if c.value_max is None else _tidy(c.value_max), change=change))
+            number=number, multiplier=multiplier, value=value, unit=c.unit,
+            quantity_kind=c.kind, qualifier=qualifier, value_max=value_max, change=change))
     return out
+
+
+def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, QuantityRule, Any]]:
+    """``(order, rule, match)`` for every match of every rule, as ``finditer`` finds them."""
+    out: list[tuple[int, QuantityRule, Any]] = []
+    filtered = []
+    for order, rule in enumerate(rules):
+        if rule.prefilter is None:
+            out.extend((order, rule, m) for m in rule.pattern.finditer(compact))
+        else:
+            kind = rule.prefilter[0]
+            filtered.append([order, rule, rule.pattern.match, rule.prefilter[1],
+                             rule.prefilter[2] if kind == "range" else 0, 0])
+    if not filtered:
+        return out
+    n = len(compact)
+    digits = _digits()
+    for chunk in _RE_CHUNK.finditer(compact):
+        a, b = chunk.span()
+        positions = None
+        for entry in filtered:
+            order, rule, match, chars, reach, last_end = entry
+            if last_end >= b:
+                continue
+            # the rightmost place q where the unit (separator) may start: a match
+            # must start before it
+            q = min(b + reach, n - 1)
+            while q > a and compact[q] not in chars:
+                q -= 1
+            if q <= a:
+                continue
+            if positions is None:
+                positions = []
+                prev = compact[a - 1] if a else ""
+                for p in range(a, b):
+                    ch = compact[p]
+                    if (ch in _START_CHARS or ch in digits) and prev not in _LEFT_BLOCK \
+                            and prev not in digits and not (ch in _CN_BLOCK and prev in _CN_BLOCK):
+                        positions.append(p)
+                    prev = ch
+            for p in positions:
+                if p >= q:
+                    break
+                if p < last_end:
+                    continue
+                m = match(compact, p)
+                if m is not None:
+                    out.append((order, rule, m))
+                    last_end = entry[5] = m.end()
+    return out
+
+
+_DIGIT_CHARS: frozenset[str] | None = None
+
+
+def _digits() -> frozenset[str]:
+    """Every character that ``\\d`` matches (the rules' digits are Unicode digits)."""
+    global _DIGIT_CHARS
+    if _DIGIT_CHARS is None:
+        _DIGIT_CHARS = frozenset(regex.findall(r"\d", "".join(map(chr, range(0x30000)))))
+    return _DIGIT_CHARS
 
 
 def compact_text(text: str) -> tuple[str, list[int], list[int]]:
@@ -410,33 +548,52 @@ def _is_year(text: str | None) -> bool:
     return bool(text) and _RE_FOUR_DIGITS.fullmatch(text) is not None and YEAR_MIN <= int(text) <= YEAR_MAX
 
 
-def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, compact: str) -> _Candidate | None:
+def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, compact: str,
+               cache: dict[tuple, tuple | bool]) -> _Candidate | None:
     """The candidate a match stands for, or None when a unit's condition rejects it."""
+    key = (order, m.groups())
+    reading = cache.get(key)
+    if reading is None:
+        reading = cache[key] = _read(m, rule, rules)
+    if reading is False:
+        return None
+    blockers = reading[0]
+    if blockers:
+        end = m.end("unit")
+        after = compact[end:end + 6]
+        if any(after.startswith(w) for w in blockers):
+            return None
+    return _Candidate(m.start(), m.end(), order, rule.id, *reading[1:])
+
+
+def _read(m: Any, rule: QuantityRule, rules: QuantityRules) -> tuple | bool:
+    """What ``_interpret`` needs of a match that depends on its groups alone: False
+    when it is no quantity, else the unit's ``not_followed_by`` words (checked on the
+    text after the unit) and the candidate's fields from ``number`` on."""
     groups = rule.groups
     num_text = m.group("num")
     if not num_text:
-        return None
+        return False
     entry = None
+    blockers: tuple[str, ...] = ()
     if "unit" in groups and m.group("unit"):
         entry = rules.units.get(m.group("unit"))
         if entry is None:
-            return None
+            return False
         unit, kind, factor = entry.unit, entry.kind, entry.factor
-        after = compact[m.end("unit"):m.end("unit") + 6]
-        if any(after.startswith(w) for w in entry.not_followed_by):
-            return None
+        blockers = entry.not_followed_by
         if entry.arabic_only and not any(ch.isascii() and ch.isdigit() for ch in num_text):
-            return None
+            return False
     else:
         unit, kind, factor = rule.unit, rule.kind, rule.factor
     try:
         number, num_scale = _split_number(num_text.replace(" ", ""))
         scale = _scale(m.group("scale") if "scale" in groups else None)
     except (ValueError, KeyError, InvalidOperation):
-        return None
+        return False
     is_range = "num_max" in groups and bool(m.group("num_max"))
     if num_scale != 1 and scale != 1 and not is_range:
-        return None  # 两万万: not a numeral
+        return False  # 两万万: not a numeral
     scale *= num_scale
     approx = bool("approx" in groups and m.group("approx")) or (
         entry is not None and ("多" in m.group("unit") or "余" in m.group("unit")))
@@ -450,7 +607,7 @@ def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, com
     value_max = None
     if unit == "year" and not approx and (_is_year(num_text) or (
             "num_max" in groups and _is_year(m.group("num_max")))):
-        return None  # 2018 年, 2018-2020 年: dates
+        return False  # 2018 年, 2018-2020 年: dates
     if is_range:
         # a range: the scale and unit of the right end apply to the left one
         # unless it has its own (2至4亿元, 3万元至5万元)
@@ -462,31 +619,35 @@ def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, com
             else:
                 low_scale = num_scale if num_scale != 1 else high_scale
         except (ValueError, KeyError, InvalidOperation):
-            return None
+            return False
         low_factor = factor
         if "unit_min" in groups and m.group("unit_min"):
             low_entry = rules.units.get(m.group("unit_min"))
             if low_entry is None or low_entry.unit != unit:
-                return None
+                return False
             low_factor = low_entry.factor
         value_max = high * high_scale * factor
         multiplier = low_scale * low_factor
         value = number * multiplier
         if value_max <= value:
-            return None
+            return False
     for i in (1, 2):
         key = f"sub{i}_num"
         if key in groups and m.group(key):
             sub = rules.sub_units.get(m.group(f"sub{i}_unit"))
             if sub is None or sub.unit != unit:
-                return None
+                return False
             try:
                 extra = parse_number(m.group(key)) * sub.factor
             except ValueError:
-                return None
+                return False
             value += extra
             number += extra / multiplier
-    return _Candidate(m.start(), m.end(), order, rule.id, number, multiplier, value, unit, kind, approx, value_max)
+    try:
+        tidy = (_tidy(number), _tidy(multiplier), _tidy(value), None if value_max is None else _tidy(value_max))
+    except InvalidOperation:
+        tidy = None  # raised again if the candidate is taken
+    return blockers, number, multiplier, value, unit, kind, approx, value_max, tidy
 
 
 def _context(compact: str, c: _Candidate, rules: QuantityRules) -> tuple[str, str]:
