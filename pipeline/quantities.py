@@ -320,7 +320,6 @@ _CN_NUMERAL_CHARS = "〇零○一二三四五六七八九十百千万亿壹贰�
 #: What {NUM} {MARK}? {SCALE_Q}? {MARK}? can be made of (numerals, 点, signs, thousands
 #: separators, decimal point, 余/多, scale words, the space of " k").
 _CHUNK_CHARS = frozenset(_CN_NUMERAL_CHARS + "点點0123456789,，.-−－负負余餘多 kK")
-_RE_CHUNK = regex.compile(r"[\d" + "".join(regex.escape(c) for c in sorted(_CHUNK_CHARS)) + "]+")
 #: The first character of {NUM}: a sign, an ASCII digit or a Chinese numeral.
 _START_CHARS = frozenset("0123456789负負-−－" + _CN_NUMERAL_CHARS)
 #: Characters that {LEFT} forbids before a number.
@@ -438,8 +437,9 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
         return out
     n = len(compact)
     digits = _digits()
-    for chunk in _RE_CHUNK.finditer(compact):
+    for chunk in _chunk_regex(filtered).finditer(compact):
         a, b = chunk.span()
+        after = compact[b] if b < n else ""
         positions = None
         for entry in filtered:
             order, rule, match, chars, reach, last_end = entry
@@ -447,11 +447,14 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
                 continue
             # the rightmost place q where the unit (separator) may start: a match
             # must start before it
-            q = min(b + reach, n - 1)
-            while q > a and compact[q] not in chars:
-                q -= 1
-            if q <= a:
-                continue
+            if after in chars:
+                q = b
+            else:
+                q = min(b + reach, n - 1)
+                while q > a and compact[q] not in chars:
+                    q -= 1
+                if q <= a:
+                    continue
             if positions is None:
                 positions = []
                 prev = compact[a - 1] if a else ""
@@ -471,6 +474,27 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
                     out.append((order, rule, m))
                     last_end = entry[5] = m.end()
     return out
+
+
+_CHUNK_REGEXES: dict[frozenset[str], Any] = {}
+
+
+def _chunk_regex(filtered: list[list]) -> Any:
+    """Chunks (maximal runs of _CHUNK_CHARS or digits) worth a look: followed by a
+    character of some rule's ``chars`` or holding one."""
+    wanted = frozenset().union(*(e[3] for e in filtered))
+    found = _CHUNK_REGEXES.get(wanted)
+    if found is None:
+        chunk = r"\d" + "".join(regex.escape(c) for c in sorted(_CHUNK_CHARS))
+        inside = "".join(regex.escape(c) for c in sorted(wanted & _CHUNK_CHARS))
+        follow = "".join(regex.escape(c) for c in sorted(wanted))
+        alternatives = [f"[{chunk}]++(?=[{follow}])"]
+        if inside:
+            alternatives.append(f"[{chunk}]*?[{inside}][{chunk}]*+")
+        # (?=…) first: the engine then skips to chunk characters instead of trying
+        # the lookbehind everywhere
+        found = _CHUNK_REGEXES[wanted] = regex.compile(f"(?=[{chunk}])(?<![{chunk}])(?:{'|'.join(alternatives)})")
+    return found
 
 
 _DIGIT_CHARS: frozenset[str] | None = None
@@ -560,8 +584,7 @@ def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, com
     blockers = reading[0]
     if blockers:
         end = m.end("unit")
-        after = compact[end:end + 6]
-        if any(after.startswith(w) for w in blockers):
+        if compact.startswith(blockers, end):
             return None
     return _Candidate(m.start(), m.end(), order, rule.id, *reading[1:])
 
@@ -581,7 +604,7 @@ def _read(m: Any, rule: QuantityRule, rules: QuantityRules) -> tuple | bool:
         if entry is None:
             return False
         unit, kind, factor = entry.unit, entry.kind, entry.factor
-        blockers = entry.not_followed_by
+        blockers = tuple(w for w in entry.not_followed_by if len(w) <= 6)  # read within 6 characters
         if entry.arabic_only and not any(ch.isascii() and ch.isdigit() for ch in num_text):
             return False
     else:
