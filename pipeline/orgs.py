@@ -217,7 +217,13 @@ class _TokenIndex:
         return pos in self.starts or pos == 0 or not RE_HAN.match(text[pos - 1])
 
 
+# A token starting with one of these is not a place name (由县|纪委).
+FUNCTION_CHARS = frozenset("在由从对向与和是将把被给为以于至及或并其这那该本各每")
+
+
 def _is_place_token(word: str) -> bool:
+    if not word or word[0] in FUNCTION_CHARS:
+        return False
     tag = word_tag(word)
     if tag == "ns":
         return True
@@ -281,7 +287,7 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             # 发展和改革委员会 yes; 市委和市政府, 北京大学与清华大学 no.
             left = idx.tokens[ti - 1].text if ti > 0 else ""
             if (not left or rules.re_suffix.search(left) or _is_place_token(left) or left in rules.stop_words
-                    or left in rules.tentative_words):
+                    or left in rules.tentative_words or (word_tag(left) or "").startswith("nr")):
                 break
             pos = tok.start
         elif word in rules.stop_words:
