@@ -1,10 +1,12 @@
 """The Dask engine: the tables it writes are byte-identical to a local run's.
 
-Each test starts (through ``run_batch``) a LocalCluster with 2 single-threaded
-worker processes, or starts one itself and passes its address as an existing
-cluster would be given (``--scheduler tcp://host:8786``).
+One test starts (through ``run_batch``) a LocalCluster with 2 single-threaded
+worker processes; the other starts a cluster itself and passes its address, as
+an existing cluster is given (``--scheduler tcp://host:8786``). Paths are
+relative, as a user types them.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -26,55 +28,59 @@ TEXTS = {
 }
 
 
-@pytest.fixture()
-def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    shutil.copy(SEED, folder / "seed.txt")
-    for name, text in TEXTS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    (folder / "empty.txt").write_bytes(b"")  # becomes an error row on a worker
-    return folder
-
-
-def _run(corpus, out, **options):
-    return run_batch([corpus], out, use_ner=False, ref_date="2018-11-15", **options)
-
-
-def _run_relative(tmp_path, monkeypatch, out, **options):
-    """Paths as a user types them: relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
+def _run(out, **options):
+    """Process ``corpus/`` (relative to the working directory) into ``out``."""
     return run_batch(["corpus"], out, use_ner=False, ref_date="2018-11-15", **options)
 
 
-def _assert_same_tables(local: Path, other: Path) -> None:
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A folder with ``corpus/`` (five texts and an empty file) and ``local/``, the tables of a local run."""
+    root = tmp_path_factory.mktemp("dask")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / "seed.txt")
+    for name, text in TEXTS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    (corpus / "empty.txt").write_bytes(b"")  # an error row, from a worker
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        summary = _run("local", workers=1)
+    finally:
+        os.chdir(cwd)
+    assert (summary.ok, summary.failed) == (5, 1)
+    assert "corpus/seed.txt" in (root / "local" / "documents.csv").read_text(encoding="utf-8-sig")
+    return root
+
+
+def _assert_same_tables(root: Path, out: str) -> None:
     for name in TABLES:
-        assert (other / name).read_bytes() == (local / name).read_bytes(), f"{name} differs from the local run"
+        assert (root / out / name).read_bytes() == (root / "local" / name).read_bytes(), \
+            f"{name} differs from the local run"
 
 
-def test_dask_local_cluster_writes_the_tables_of_a_local_run(corpus, tmp_path):
-    local = _run(corpus, tmp_path / "local", workers=1)
-    dask = _run(corpus, tmp_path / "dask", engine="dask", workers=2)
-    assert (dask.ok, dask.failed, dask.unchanged) == (local.ok, local.failed, local.unchanged) == (5, 1, 0)
-    assert [Path(p).name for p, _ in dask.errors] == ["empty.txt"]
-    assert dask.errors == local.errors
-    _assert_same_tables(tmp_path / "local", tmp_path / "dask")
-    for doc_text in (tmp_path / "local" / "text").iterdir():
-        assert (tmp_path / "dask" / "text" / doc_text.name).read_bytes() == doc_text.read_bytes()
+def test_dask_local_cluster_writes_the_tables_of_a_local_run(workdir, monkeypatch):
+    monkeypatch.chdir(workdir)
+    summary = _run("dask-local", engine="dask", workers=2)
+    assert (summary.ok, summary.failed, summary.unchanged) == (5, 1, 0)
+    assert [Path(p).name for p, _ in summary.errors] == ["empty.txt"]
+    _assert_same_tables(workdir, "dask-local")
+    for text in (workdir / "local" / "text").iterdir():
+        assert (workdir / "dask-local" / "text" / text.name).read_bytes() == text.read_bytes()
 
 
-def test_dask_existing_cluster_with_another_working_directory(corpus, tmp_path, monkeypatch):
+def test_dask_existing_cluster_with_another_working_directory(workdir, monkeypatch):
     """Workers of an existing cluster run elsewhere: relative paths still work and stay as named."""
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40) as cluster:  # its workers' working directory is not tmp_path
-        summary = _run_relative(tmp_path, monkeypatch, "dask", engine="dask", scheduler=cluster.scheduler_address)
+                      silence_logs=40) as cluster:  # its workers' working directory is not workdir
+        monkeypatch.chdir(workdir)
+        summary = _run("dask-remote", engine="dask", scheduler=cluster.scheduler_address)
         # the run closed only its client: the cluster it was given is still up
         assert len(cluster.workers) == 2
         plugins = set(cluster.scheduler.worker_plugins)
     assert (summary.ok, summary.failed) == (5, 1)
     assert "zhextract-resources" in plugins
-    _run_relative(tmp_path, monkeypatch, "local", workers=1)
-    assert "corpus/seed.txt" in (tmp_path / "local" / "documents.csv").read_text(encoding="utf-8-sig")
-    _assert_same_tables(tmp_path / "local", tmp_path / "dask")
+    _assert_same_tables(workdir, "dask-remote")
