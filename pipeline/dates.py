@@ -466,12 +466,13 @@ def _resolve_relative_month(m: dict[str, str | None], ctx: _Context) -> _Resolve
 
 
 def _resolve_day_of_month(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
-    """29日, 12号: the month of the previous day or month in the sentence, else the
-    reference month; when the reference month has no such day (29日 in February 2018),
-    the latest earlier month that has it."""
+    """29日, 12号: the month of the previous day in the sentence (8月18日开幕，25日闭幕),
+    else the reference month; when the reference month has no such day (29日 in February
+    2018), the latest earlier month that has it. A month named before is no context: in
+    ``12日发布10月份CPI，13日发布PPI`` 13日 is not in October."""
     day = _int(m["d"])
     last = ctx.sentence_last
-    if last is not None and last[2] in ("day", "month"):
+    if last is not None and last[2] == "day":
         year, month = last[1].year, last[1].month
         if not 1 <= day <= _last_day(year, month):
             return None

@@ -50,6 +50,7 @@ GOLD_REF = {
     "dates-finance-news": (date(2018, 11, 25), "text-published"),
     "dates-traditional": (date(2024, 3, 28), "text-dateline"),
     "dates-month-ranges": (date(2022, 5, 17), "text-published"),
+    "dates-weekly-note": (date(2024, 11, 15), "text-published"),
 }
 
 
@@ -155,9 +156,68 @@ def test_context_years(text, ref, expected, date_rules):
     "改革开放 40 年", "期限3年", "近年来", "目前", "深秋时节", "增长33.8%", "国发〔2018〕12号",
     "比例为3:2", "占1/3", "历时11个月", "提前3个月完成", "产值2018.4亿元", "以上年龄段", "1990年代",
     "第二批", "十九大", "5G 实验网络", "每年初",
+    # weeks, weekdays and days without a month that are counts, lines, recurring or names
+    "每周一升旗", "一周一次", "周一至周五", "本周期内", "这周围", "两周年", "近5日平均", "3日内完成",
+    "5日均线", "每月15日", "连续5日上涨", "12号线", "3号楼", "100日元", "两千年前", "夏季用电高峰",
+    "冬季奥运会", "三月初一",
 ])
 def test_not_dates(text, date_rules):
     assert run(text, date_rules, "2018-11-15") == []
+
+
+# Regression: a two-digit year after a Chinese character (an era name) read as 20xx.
+@pytest.mark.parametrize("text", ["康熙20年9月", "康熙二十年9月", "康熙三年五月", "民国38年10月1日",
+                                  "1357年6月10日", "三六七年一月一日"])
+def test_issue_era_year_is_not_this_century(text, date_rules):
+    assert run(text, date_rules, "2017-03-22") == []
+
+
+def test_two_digit_year_after_a_preposition_is_still_read(date_rules):
+    found = run("截至18年10月，贷款余额增长", date_rules, "2019-01-01")
+    assert [(m.text, m.date_start) for m in found] == [("18年10月", "2018-10-01")]
+
+
+@pytest.mark.parametrize("text, ref, expected", [
+    # weeks start on Monday; 2017-03-22 is a Wednesday
+    ("下周", "2017-03-22", ("2017-03-27", "2017-04-02", "span")),
+    ("上上周", "2024-11-15", ("2024-10-28", "2024-11-03", "span")),
+    ("本周末", "2017-03-22", ("2017-03-25", "2017-03-26", "span")),
+    ("星期一", "2017-03-22", ("2017-03-20", "2017-03-20", "day")),
+    ("礼拜天", "2017-03-22", ("2017-03-26", "2017-03-26", "day")),
+    ("上个星期三", "2017-03-22", ("2017-03-15", "2017-03-15", "day")),
+    # a day without its month: the reference month, else the latest earlier month that has it
+    ("29日", "2016-02-10", ("2016-02-29", "2016-02-29", "day")),
+    ("31日", "2017-04-10", ("2017-03-31", "2017-03-31", "day")),
+    ("本月十日", "2017-03-22", ("2017-03-10", "2017-03-10", "day")),
+    # 2月29日 of no written year: the latest leap year up to the reference year
+    ("2月29日", "2019-03-22", ("2016-02-29", "2016-02-29", "day")),
+    ("2019年2月29日", "2020-03-22", None),
+    # decades: without a century, the latest that starts no later than the reference year
+    ("20年代", "2017-03-22", ("1920-01-01", "1929-12-31", "span")),
+    ("20年代", "2024-03-22", ("2020-01-01", "2029-12-31", "span")),
+    ("2019年冬天", "2024-03-22", ("2019-12-01", "2020-02-29", "span")),
+    ("2010年之后2018年之前", "2024-03-22", ("2010-01-01", "2017-12-31", "span")),
+])
+def test_weeks_days_decades_seasons(text, ref, expected, date_rules):
+    found = run(text, date_rules, ref)
+    if expected is None:
+        assert found == []
+    else:
+        assert [(m.text, m.date_start, m.date_end, m.granularity) for m in found] == [(text, *expected)]
+
+
+def test_requires_only_narrows_where_rules_look(date_rules):
+    """The per-rule ``requires`` prefilter changes the speed, never the mentions."""
+    import dataclasses
+
+    plain = dataclasses.replace(date_rules, rules=tuple(dataclasses.replace(r, requires=None)
+                                                        for r in date_rules.rules))
+    texts = [(DATA / f"{name}.txt").read_text(encoding="utf-8") for name in sorted(GOLD_REF)]
+    if SEED.exists():
+        texts.append(SEED.read_text(encoding="utf-8"))
+    text = clean_text("\n".join(texts * 3)).text
+    analysis = Analysis(text, split_sentences(text), (), date(2024, 11, 15))
+    assert rows(dates.extract_dates(analysis, date_rules)) == rows(dates.extract_dates(analysis, plain))
 
 
 def test_spans_end_where_the_text_says(date_rules):
@@ -228,6 +288,15 @@ def test_bad_rule_file_reports_every_problem(tmp_path):
     assert "dates.yaml:8: rule dates.two: bad regex" in message
     assert "rule dates.three: undefined name {NOPE}" in message
     assert len(info.value.problems) == 3
+
+
+def test_examples_must_hold_what_the_rule_requires(tmp_path):
+    (tmp_path / "dates.yaml").write_text(
+        "names:\n  TRIGGER: '[年]'\n  DATECHAR: '[0-9年代]'\n"
+        "rules:\n  - id: dates.x\n    pattern: '\\d{4}年'\n    resolve: calendar\n    requires: '代'\n"
+        "    examples:\n      - {text: 2018年, match: 2018年}\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="requires"):
+        dates.load_date_rules(tmp_path)
 
 
 def test_examples_must_hold_a_trigger(tmp_path):
