@@ -32,8 +32,19 @@ Which year a mention is in, when the mention does not write it:
 Conventions for parts: 年初 is January and 年末/年底 December (granularity
 month), 季度末 the quarter's last month, 月末/月底 the month's last day and 月初
 its first day (granularity day), 上旬/中旬/下旬 days 1-10, 11-20 and 21-end
-(span). Spans end where the text says (前三季度 ends on 30 September); only
-``…以来`` runs to the reference date.
+(span). Spans end where the text says (前三季度 ends on 30 September, 2007年与
+2009年间 on 31 December 2009); only ``…以来`` runs to the reference date.
+
+Weeks start on Monday and count from the reference date's week: 上周/本周/下下周
+are Monday..Sunday and 下周末 Saturday..Sunday (granularity ``span``: no new
+granularity, a week is an interval like any other), 上周三 and a bare 星期一 are one
+day (the bare weekday in the reference week). A day without its month (29日, 12号)
+takes the month of an earlier day in its sentence, else the reference month.
+Seasons need their year (今年夏天, 2019年冬季) and are meteorological: 春 March-May,
+夏 June-August, 秋 September-November, 冬 December-February of the next year.
+Decades (90年代, 上世纪90年代, 19世纪70年代) without a century are the latest that
+starts no later than the reference year. Vague and rolling periods (近三年, 最近,
+过去十年) and durations are never extracted.
 
 The reference date of a document comes from ``infer_ref_date`` unless given:
 a 发布时间/发布日期 line, else a dateline (a line that is only a full date) in
@@ -41,9 +52,10 @@ the first or last lines, else the PDF creation date, else 31 December of the
 latest year the text mentions that is not in the future, else the file's
 modification date, else today.
 
-Speed: one pass of a trigger regex (年, 月, 日, 季, …) finds the runs of
-date characters that can hold a date; every rule then runs over those runs
-only. Where matches of several rules overlap, the leftmost wins, then the
+Speed: one pass of a trigger regex (年, 月, 日, 季, 周, …; numeric dates in a
+second pass) finds the runs of date characters that can hold a date; every rule
+then runs over those runs only, and a rule with ``requires`` (季, 以来, 年代, …)
+only over the runs that hold what it requires when they are few. Where matches of several rules overlap, the leftmost wins, then the
 longest, then the rule that comes first in the file.
 """
 
