@@ -228,23 +228,54 @@ def prepare_data(data_dir: Path = DEFAULT_DATA_DIR, work_dir: Path = DEFAULT_WOR
 # ---------------------------------------------------------------- training
 
 
+class _TimeUp(Exception):
+    """Raised by the time-limit callback; the best checkpoint so far is kept."""
+
+
+def _register_time_limit() -> None:
+    import spacy
+
+    if "zhextract.time_limit.v1" in spacy.registry.callbacks:
+        return
+
+    @spacy.registry.callbacks("zhextract.time_limit.v1")
+    def make_time_limit(minutes: float):  # type: ignore[no-untyped-def]
+        deadline = time.time() + 60 * minutes
+
+        def before_update(nlp, info):  # type: ignore[no-untyped-def]
+            if time.time() > deadline:
+                raise _TimeUp(f"time limit of {minutes} min reached at step {info['step']}")
+
+        return before_update
+
+
 def main_train(
     data_dir: Path = DEFAULT_DATA_DIR,
+    out_dir: Path = DEFAULT_OUTPUT,
+    max_minutes: float | None = None,
+    seed: int | None = None,
+    max_steps: int | None = None,
     config: Path = DEFAULT_CONFIG,
     work_dir: Path = DEFAULT_WORK_DIR,
-    output: Path = DEFAULT_OUTPUT,
-    max_steps: int | None = None,
     threads: int = 1,
 ) -> Path:
-    """Train the NER model and install the best checkpoint at ``output``.
+    """Train the NER model and install the best checkpoint at ``out_dir``.
+
+    Reproducible runs cap the *steps* (``max_steps``, default the config's
+    ``[training] max_steps``): the learning rate is constant, so a run stopped at
+    step N is the run with ``max_steps=N``.  ``max_minutes`` is a safety net on
+    top (stops at the first update past the limit and keeps the best checkpoint
+    evaluated so far; which step that is depends on the machine).
 
     Args:
         data_dir: folder with ``msra/`` and ``cluener/`` (see the module docstring).
-        config: spaCy config (fixed seed ``[system] seed``).
+        out_dir: where the model goes (the shipped one is ``pipeline/models/org_ner``);
+            a ``MODEL_CARD.md`` already there is kept.
+        max_minutes: wall-clock limit of the training loop, None for none.
+        seed: override ``[system] seed`` (None: the config's, 2018).
+        max_steps: override ``[training] max_steps``.
+        config: spaCy config.
         work_dir: scratch folder for DocBins and checkpoints (git-ignored ``ner-work/``).
-        output: where the shipped model goes (``pipeline/models/org_ner``); the
-            model card in that folder is kept.
-        max_steps: override ``[training] max_steps`` (the run's time cap).
         threads: BLAS/OpenMP threads (1 keeps the machine usable).
 
     Returns:
@@ -253,21 +284,36 @@ def main_train(
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     from spacy.cli.train import train
+    from spacy.util import load_config
 
     from .ner import register_components
 
     register_components()
+    work_dir = Path(work_dir)
     paths = {"train": work_dir / "train.spacy", "dev": work_dir / "dev.spacy"}
     if not all(p.exists() for p in paths.values()):
-        paths = prepare_data(data_dir, work_dir)
-    overrides: dict[str, object] = {"paths.train": str(paths["train"]), "paths.dev": str(paths["dev"])}
+        paths = prepare_data(Path(data_dir), work_dir)
+    cfg = load_config(Path(config), interpolate=False)
+    cfg["paths"]["train"] = str(paths["train"])
+    cfg["paths"]["dev"] = str(paths["dev"])
+    if seed is not None:
+        cfg["system"]["seed"] = seed
     if max_steps is not None:
-        overrides["training.max_steps"] = max_steps
+        cfg["training"]["max_steps"] = max_steps
+    if max_minutes:
+        _register_time_limit()
+        cfg["training"]["before_update"] = {"@callbacks": "zhextract.time_limit.v1", "minutes": max_minutes}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run_cfg = work_dir / "run.cfg"
+    cfg.to_disk(run_cfg)
     t0 = time.time()
-    train(config, work_dir / "out", use_gpu=-1, overrides=overrides)
+    try:
+        train(run_cfg, work_dir / "out", use_gpu=-1)
+    except _TimeUp as stop:
+        print(f"stopped: {stop}")
     print(f"training took {time.time() - t0:.0f} s")
-    install_model(work_dir / "out" / "model-best", output)
-    return output
+    install_model(work_dir / "out" / "model-best", Path(out_dir))
+    return Path(out_dir)
 
 
 def install_model(src: Path, output: Path) -> None:
@@ -367,14 +413,14 @@ def evaluate(model, sentences: Sequence[GoldSentence], cue_filter: bool = False)
 
 def main_eval(
     data_dir: Path = DEFAULT_DATA_DIR,
-    model_path: Path | None = None,
+    model_dir: Path | None = None,
     limit: int | None = None,
 ) -> dict[str, Scores]:
     """Print P/R/F per label of a model on MSRA test and CLUENER dev.
 
     Args:
         data_dir: folder with ``msra/`` and ``cluener/``.
-        model_path: a trained model folder; the shipped model when None.
+        model_dir: a trained model folder; the shipped model when None.
         limit: evaluate only the first ``limit`` sentences of each set.
 
     Returns:
@@ -382,7 +428,8 @@ def main_eval(
     """
     from .ner import load_ner_model
 
-    model = load_ner_model(model_path)
+    data_dir = Path(data_dir)
+    model = load_ner_model(model_dir)
     out = {}
     sets = {
         "msra_test": read_msra(data_dir / "msra" / "msra_test_bio"),
