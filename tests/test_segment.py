@@ -45,14 +45,19 @@ def _corpus_texts():
     return texts
 
 
-@pytest.mark.parametrize("path", _corpus_texts(), ids=lambda p: p.name)
-def test_tokens_identical_to_jieba_with_user_dictionary(path):
-    """rjieba (the engine) must give jieba's own tokens, user dictionary applied."""
+@pytest.fixture(scope="module")
+def jieba_tokenizer():
     jieba = pytest.importorskip("jieba")
     tokenizer = jieba.Tokenizer()
     tokenizer.load_userdict(str(DICTIONARY))
+    return tokenizer
+
+
+@pytest.mark.parametrize("path", _corpus_texts(), ids=lambda p: p.name)
+def test_tokens_identical_to_jieba_with_user_dictionary(path, jieba_tokenizer):
+    """rjieba (the engine) must give jieba's own tokens, user dictionary applied."""
     text = path.read_text(encoding="utf-8-sig")
-    expected = list(tokenizer.tokenize(text))
+    expected = list(jieba_tokenizer.tokenize(text))
     got = [(t.text, t.start, t.end) for t in tokenize(text, DICTIONARY)]
     assert got == expected
 
