@@ -20,7 +20,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -539,10 +539,15 @@ def _to_original(i: int, starts: list[int], shifts: list[int]) -> int:
     return i + (shifts[k - 1] if k else 0)
 
 
+# Wide enough that no written number is rounded (the default context keeps 28 digits
+# and raises on quantizing anything longer).
+_WIDE = Context(prec=120)
+
+
 def _tidy(d: Decimal) -> Decimal:
     """Plain form without exponent or trailing zeros (1E+3 -> 1000, 2.3000 -> 2.3)."""
-    d = d.normalize()
-    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d
+    d = d.normalize(_WIDE)
+    return d.quantize(Decimal(1), context=_WIDE) if d.as_tuple().exponent > 0 else d
 
 
 def _scale(text: str | None) -> Decimal:
@@ -578,7 +583,8 @@ def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, com
     key = (order, m.groups())
     reading = cache.get(key)
     if reading is None:
-        reading = cache[key] = _read(m, rule, rules)
+        with localcontext(_WIDE):  # exact arithmetic whatever the length of the number
+            reading = cache[key] = _read(m, rule, rules)
     if reading is False:
         return None
     blockers = reading[0]

@@ -131,3 +131,19 @@ def test_bad_rule_files_report_every_problem(tmp_path):
     assert "undefined name {NOPE}" in text
     assert "units.broken: unit has no canonical form" in text
     assert all(":" in line and "rule " in line for line in text.splitlines())
+
+
+@pytest.mark.parametrize("text, match, value", [
+    ("另有 202107211321363588510367 美元", "202107211321363588510367 美元", "202107211321363588510367"),
+    ("计 1234567890123456789012345678901234.5 万亿元", "1234567890123456789012345678901234.5 万亿元",
+     "1234567890123456789012345678901234500000000000"),
+    ("拾万零五十六点叁叁兆新臺幣", "拾万零五十六点叁叁兆新臺幣", "100056330000000000"),
+])
+def test_values_longer_than_28_digits_stay_exact(text, match, value):
+    """issue-long-numbers: Decimal's default 28-digit context rounded or raised here."""
+    from pipeline.numerals import format_decimal
+    from pipeline.process import extract_text_mentions, load_resources
+
+    mentions = extract_text_mentions(text, "2020-01-01", load_resources(RULES, False))[2]
+    found = {m.text: format_decimal(m.value) for m in mentions if m.kind == "QUANTITY"}
+    assert found.get(match) == value, found
