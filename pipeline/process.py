@@ -7,6 +7,8 @@ user dictionary, NER model) are loaded once per process by ``load_resources``.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -83,14 +85,23 @@ def extract_mentions(analysis: Analysis, resources: Resources) -> list[Mention]:
     found_dates = dates.extract_dates(analysis, resources.date_rules)
     found_quantities = quantities.extract_quantities(analysis, resources.quantity_rules)
     found_orgs = orgs.extract_orgs(analysis, resources.org_rules, find_entities(analysis, resources))
-    kept = [q for q in found_quantities if not _overlaps_any(q, found_dates)]
+    kept = drop_overlapping(found_quantities, found_dates)
     mentions = kept + found_dates + found_orgs
     mentions.sort(key=lambda m: (m.start, m.end, m.kind))
     return mentions
 
 
-def _overlaps_any(m: Mention, others: Sequence[Mention]) -> bool:
-    return any(o.start < m.end and m.start < o.end for o in others)
+def drop_overlapping(mentions: Sequence[Mention], blockers: Sequence[Mention]) -> list[Mention]:
+    """``mentions`` that overlap none of ``blockers`` (n log n, not n × m)."""
+    spans = sorted((b.start, b.end) for b in blockers)
+    starts = [s for s, _ in spans]
+    max_end = list(accumulate((e for _, e in spans), max))
+    kept = []
+    for m in mentions:
+        i = bisect_left(starts, m.end)  # blockers starting before m ends
+        if i == 0 or max_end[i - 1] <= m.start:
+            kept.append(m)
+    return kept
 
 
 # -- rows ------------------------------------------------------------------------------
@@ -107,8 +118,6 @@ def mention_rows(mentions: Sequence[Mention], clean: CleanText, sentences: Seque
     """One dict per mention with the ``mentions.csv`` columns (numbers as floats)."""
     rows = []
     starts = [s.start for s in sentences]
-    from bisect import bisect_right
-
     for m in mentions:
         index = bisect_right(starts, m.start) - 1
         sentence = sentences[index] if index >= 0 and sentences[index].end >= m.end else None

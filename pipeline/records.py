@@ -11,6 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,10 @@ class Sentence:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A jieba token. A NamedTuple: a document has ~400k per MB, and a tuple is
+    three times cheaper to make than a frozen dataclass."""
+
     start: int
     end: int
     text: str

@@ -64,19 +64,28 @@ def documents_frame(rows: Iterable[dict]) -> pd.DataFrame:
 
 def format_number(value: float) -> str:
     """Shortest exact-looking decimal without exponent: 7126000000, 6.89, 0.0001."""
-    if value is None or pd.isna(value):
+    if value is None or value != value:  # None or NaN
         return ""
-    return np.format_float_positional(float(value), trim="-")
+    text = repr(float(value))  # the shortest string that reads back as the same float
+    if "e" in text or "n" in text:
+        return np.format_float_positional(float(value), trim="-")
+    return text[:-2] if text.endswith(".0") else text
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Temp file in the same folder, then ``os.replace``: readers see old or new, never half.
+
+    ``durable`` also forces the bytes to disk before the replace (tables, which
+    hold review work); clean texts skip it, they are rewritten by any re-run.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -102,7 +111,7 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """A clean text, UTF-8 without BOM so offsets index it as written."""
-    _atomic_write_bytes(path, text.encode("utf-8"))
+    _atomic_write_bytes(path, text.encode("utf-8"), durable=False)
 
 
 def write_json(path: Path, data: str) -> None:
