@@ -17,21 +17,17 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import regex
 
 from . import __version__
-from .errors import DocumentError, ZhextractError
+from .errors import DocumentError
 from .process import DocumentResult, document_row, load_resources, process_document
+from .reviews import carry_over_reviews, read_reviews
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
-from .write import (
-    ORPHAN_COLUMNS, REVIEW_COLUMNS, documents_frame, mentions_frame, read_csv_any_encoding,
-    write_json, write_tables, write_text,
-)
 
 MANIFEST = "manifest.json"
 _RE_UNSAFE = regex.compile(r"[^\w\-]+")
@@ -176,69 +172,17 @@ def load_manifest(out_dir: Path) -> dict[str, Any]:
         return {"documents": {}}  # a damaged manifest only costs a full re-run
 
 
-def _read_previous(out_dir: Path, name: str) -> pd.DataFrame | None:
+def _read_previous(out_dir: Path, name: str):
+    """An earlier run's table (a DataFrame), or None."""
     path = out_dir / f"{name}.parquet"
     if not path.exists():
         return None
     try:
+        import pandas as pd
+
         return pd.read_parquet(path)
     except Exception:
         return None
-
-
-def read_reviews(out_dir: Path) -> pd.DataFrame:
-    """The review columns of the existing ``mentions.csv``, rows with any review only.
-
-    Raises:
-        ZhextractError: when the file exists but cannot be read; the run stops
-            before writing anything, so no review work is lost.
-    """
-    path = out_dir / "mentions.csv"
-    empty = pd.DataFrame(columns=["mention_id", *REVIEW_COLUMNS])
-    if not path.exists():
-        return empty
-    try:
-        frame = read_csv_any_encoding(path)
-    except Exception as exc:
-        raise ZhextractError(
-            f"cannot read the reviews in {path} ({exc}); fix or move the file, "
-            "nothing was written") from None
-    if "mention_id" not in frame.columns:
-        raise ZhextractError(f"{path} has no mention_id column; fix or move the file, nothing was written")
-    for col in REVIEW_COLUMNS:
-        if col not in frame.columns:
-            frame[col] = ""
-    frame = frame[["mention_id", *REVIEW_COLUMNS]].fillna("")
-    reviewed = frame[REVIEW_COLUMNS].apply(lambda c: c.str.strip() != "").any(axis=1)
-    return frame[reviewed].drop_duplicates("mention_id", keep="last")
-
-
-def carry_over_reviews(mentions: pd.DataFrame, reviews: pd.DataFrame, old_orphans: pd.DataFrame | None,
-                       previous_mentions: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Put the reviewers' columns back by ``mention_id``; keep the rest as orphans.
-
-    An orphan whose mention comes back (a document restored) gets its review back.
-    """
-    orphans = old_orphans if old_orphans is not None else pd.DataFrame(columns=ORPHAN_COLUMNS)
-    orphans = orphans.reindex(columns=ORPHAN_COLUMNS).fillna("").astype(str)
-    restorable = orphans[~orphans["mention_id"].isin(reviews["mention_id"])][["mention_id", *REVIEW_COLUMNS]]
-    all_reviews = pd.concat([restorable, reviews], ignore_index=True).drop_duplicates("mention_id", keep="last")
-    by_id = all_reviews.set_index("mention_id")
-    present = mentions["mention_id"].isin(by_id.index)
-    for col in REVIEW_COLUMNS:
-        mentions.loc[present, col] = mentions.loc[present, "mention_id"].map(by_id[col]).astype(str)
-    orphans = orphans[~orphans["mention_id"].isin(mentions["mention_id"])]
-    lost = reviews[~reviews["mention_id"].isin(mentions["mention_id"])
-                   & ~reviews["mention_id"].isin(orphans["mention_id"])]
-    if len(lost):
-        info = pd.DataFrame({"mention_id": lost["mention_id"]})
-        if previous_mentions is not None:
-            cols = ["mention_id", "doc_id", "kind", "text", "start", "end", "context"]
-            info = info.merge(previous_mentions[cols].astype(str), on="mention_id", how="left")
-        info = info.merge(lost, on="mention_id", how="left")
-        info["orphaned_on"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        orphans = pd.concat([orphans, info.reindex(columns=ORPHAN_COLUMNS)], ignore_index=True)
-    return mentions, orphans.fillna("").astype(str).reset_index(drop=True)
 
 
 def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_date: date | str | None = None,
@@ -263,10 +207,8 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
     reviews = read_reviews(out_dir)  # before anything is written
     manifest = load_manifest(out_dir)
     fingerprint = run_fingerprint(settings)
-    prev_docs = _read_previous(out_dir, "documents")
-    prev_mentions = _read_previous(out_dir, "mentions")
-    prev_orphans = _read_previous(out_dir, "orphaned_reviews")
-    prev_doc_ids = set(prev_docs["doc_id"]) if prev_docs is not None else set()
+    # unchanged documents take their rows from the last tables, so those must exist
+    have_tables = all((out_dir / f"{name}.parquet").exists() for name in ("documents", "mentions"))
 
     files = find_files(paths)
     summary = BatchSummary(out_dir=out_dir)
@@ -284,7 +226,7 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
             jobs.append(Job(key, doc_id))  # the worker reports why it cannot be read
             continue
         if (entry and entry.get("fingerprint") == fingerprint and entry.get("status") == "ok"
-                and entry.get("doc_id") in prev_doc_ids and entry.get("size") == st.st_size
+                and have_tables and entry.get("doc_id") == doc_id and entry.get("size") == st.st_size
                 and (entry.get("mtime") == st.st_mtime or entry.get("sha256") == _safe_sha(path))):
             unchanged[key] = entry
         else:
@@ -302,6 +244,8 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
             if row["status"] == "ok":
                 summary.ok += 1
                 if result.clean_text is not None:
+                    from .write import write_text
+
                     write_text(out_dir / "text" / f"{row['doc_id']}.txt", result.clean_text)
                 st = stats.get(row["path"])
                 entries[row["path"]] = {"doc_id": row["doc_id"], "size": st.st_size if st else None,
@@ -315,6 +259,12 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
                 bar.update(task, advance=1, description=Path(row["path"]).name[:40])
     summary.unchanged = len(unchanged)
 
+    # pandas only from here on: it is not needed to start on the first document
+    from .write import documents_frame, mentions_frame, write_json, write_tables
+
+    prev_docs = _read_previous(out_dir, "documents")
+    prev_mentions = _read_previous(out_dir, "mentions")
+    prev_orphans = _read_previous(out_dir, "orphaned_reviews")
     doc_rows, mention_rows = _merge(files, unchanged, new_doc_rows, new_mention_rows, prev_docs, prev_mentions)
     documents = documents_frame(doc_rows)
     mentions = mentions_frame(mention_rows)
@@ -336,8 +286,7 @@ def _safe_sha(path: Path) -> str | None:
 
 
 def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str, dict],
-           new_mentions: dict[str, list[dict]], prev_docs: pd.DataFrame | None,
-           prev_mentions: pd.DataFrame | None) -> tuple[list[dict], list[dict]]:
+           new_mentions: dict[str, list[dict]], prev_docs, prev_mentions) -> tuple[list[dict], list[dict]]:
     """Rows of this run plus kept rows of earlier runs, ordered by path then offset.
 
     Documents of earlier runs that were not named this time are kept while their
@@ -354,7 +303,7 @@ def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str
                 continue
             if path in unchanged or (path not in named and row["status"] in ("ok", "unchanged")
                                       and Path(path).exists()):
-                row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                row = {k: (None if v is None or v != v else v) for k, v in row.items()}  # NaN -> None
                 if path in unchanged:
                     row["status"] = "unchanged"
                 doc_rows[path] = row

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .reviews import REVIEW_COLUMNS, read_csv_rows
+
 DOCUMENT_COLUMNS = ["doc_id", "path", "sha256", "format", "pages", "chars", "ref_date",
                     "ref_date_source", "status", "error"]
-REVIEW_COLUMNS = ["review_status", "review_value", "review_note"]
 MENTION_COLUMNS = ["mention_id", "doc_id", "kind", "text", "start", "end", "page", "sentence",
                    "context", "number", "multiplier", "value", "unit", "quantity_kind",
                    "qualifier", "value_max", "change", "date_start", "date_end", "granularity",
@@ -34,11 +35,6 @@ KIND_TABLES = {
                        *REVIEW_COLUMNS]),
     "organizations": ("ORG", [*_WHERE, "org_type", "rule", *REVIEW_COLUMNS]),
 }
-ORPHAN_COLUMNS = ["mention_id", "doc_id", "kind", "text", "start", "end", "context", *REVIEW_COLUMNS,
-                  "orphaned_on"]
-
-#: Encodings a reviewed CSV may come back in (Excel saves GB18030 without a BOM).
-CSV_ENCODINGS = ("utf-8-sig", "gb18030", "utf-16")
 
 
 def mentions_frame(rows: Iterable[dict]) -> pd.DataFrame:
@@ -136,19 +132,9 @@ def write_tables(out_dir: Path, documents: pd.DataFrame, mentions: pd.DataFrame,
 
 
 def read_csv_any_encoding(path: Path) -> pd.DataFrame:
-    """Read a CSV a reviewer may have saved back from Excel/WPS in another encoding.
+    """A CSV a reviewer may have saved back from Excel/WPS in another encoding, all text.
 
     Raises:
-        ValueError: when none of ``CSV_ENCODINGS`` decodes it.
+        ValueError: when none of ``reviews.CSV_ENCODINGS`` decodes it.
     """
-    data = path.read_bytes()
-    for encoding in CSV_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        sep = "\t" if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else ","
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
-    raise ValueError(f"{path}: cannot decode as {', '.join(CSV_ENCODINGS)}")
+    return pd.DataFrame(read_csv_rows(path)).fillna("")
