@@ -421,6 +421,9 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
         return False
     if rules.not_followed_by.match(text, ent.end):
         return False
+    # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole.
+    if not (idx.is_start(text, ent.start) and idx.is_end(text, ent.end)):
+        return False
     ti = idx.at[ent.start]
     if ti >= 0 and idx.tokens[ti].end == ent.end and _is_place_token(name):
         return False  # a place name alone (长葛市) is not an organization
