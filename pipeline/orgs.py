@@ -293,9 +293,12 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
         elif word in rules.stop_words:
             break
         elif tag in STOP_TAGS:
-            # A lone character between fragments of an unknown name (中|德|中小企业) is part of it.
+            # A lone character before a fragment of an unknown name (中|德|中小企业,
+            # 臺|灣證券|交易所) is part of it.
             right = idx.at[pos] if pos < start else -1
-            if len(word) == 1 and pos == committed and right >= 0 and len(idx.tokens[right].text) == 1:
+            right_word = idx.tokens[right].text if right >= 0 else ""
+            if len(word) == 1 and pos == committed and right_word and (
+                    len(right_word) == 1 or word_tag(right_word) is None):
                 committed = pos = tok.start
             else:
                 break
