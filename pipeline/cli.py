@@ -143,13 +143,17 @@ def rules_check(rules: RulesOption = None) -> None:
 def train_ner(
     out: Annotated[Path, typer.Option("--out", help="Where to write the trained model.")] = Path("ner-work/model"),
     data: Annotated[Path, typer.Option("--data", help="Folder with msra/ and cluener/.")] = Path("../shared/data/ner"),
-    minutes: Annotated[float, typer.Option("--minutes", help="Training time budget.")] = 40.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Training steps (default: the config's, 7000).")] = None,
+    minutes: Annotated[Optional[float], typer.Option("--minutes", help="Wall-clock safety limit.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Default: the config's (2018).")] = None,
 ) -> None:
-    """Train the organization NER model (CPU, fixed seed); never run in CI."""
+    """Train the organization NER model (CPU, fixed seed); never run in CI.
+
+    With the defaults this reproduces the shipped model (pipeline/models/org_ner).
+    """
     from . import train_ner as training
 
-    training.main_train(data_dir=data, out_dir=out, max_minutes=minutes, seed=seed)
+    training.main_train(data_dir=data, out_dir=out, max_minutes=minutes, seed=seed, max_steps=steps)
 
 
 @app.command("eval-ner")

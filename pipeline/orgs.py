@@ -23,6 +23,7 @@ Model PER and LOC entities are not written here; callers keep them for linking.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,29 +193,45 @@ def word_tag(word: str) -> str | None:
     return _pos_table.get(word)
 
 
-@dataclass(slots=True)
 class _TokenIndex:
-    """Token boundaries of one text: token at a char, starts and ends."""
+    """The jieba token at a character, made on demand one sentence at a time."""
 
-    tokens: Sequence[Token]
-    at: list[int]  # char offset -> token index (-1 where no token)
-    starts: set[int]
-    ends: set[int]
+    __slots__ = ("text", "analysis", "_starts")
 
-    @classmethod
-    def build(cls, text: str, tokens: Sequence[Token]) -> _TokenIndex:
-        at = [-1] * (len(text) + 1)
-        for i, t in enumerate(tokens):
-            for k in range(t.start, t.end):
-                at[k] = i
-        return cls(tokens, at, {t.start for t in tokens}, {t.end for t in tokens})
+    def __init__(self, analysis: Analysis) -> None:
+        self.text = analysis.text
+        self.analysis = analysis
+        self._starts: dict[int, list[int]] = {}
+
+    def token_at(self, pos: int) -> Token | None:
+        """The token covering character ``pos`` (None outside every sentence)."""
+        index = self.analysis.sentence_index(pos)
+        if index < 0:
+            return None
+        tokens = self.analysis.sentence_tokens(index)
+        starts = self._starts.get(index)
+        if starts is None:
+            starts = self._starts[index] = [t.start for t in tokens]
+        i = bisect_right(starts, pos) - 1
+        return tokens[i] if i >= 0 and tokens[i].end > pos else None
+
+    def token_before(self, tok: Token) -> Token | None:
+        """The token that ends where ``tok`` starts."""
+        prev = self.token_at(tok.start - 1) if tok.start > 0 else None
+        return prev if prev is not None and prev.end == tok.start else None
 
     def is_end(self, text: str, pos: int) -> bool:
         """A word can end at ``pos``: a token ends there or no Han character follows."""
-        return pos in self.ends or pos >= len(text) or not RE_HAN.match(text[pos])
+        if pos >= len(text) or not RE_HAN.match(text[pos]):
+            return True
+        tok = self.token_at(pos - 1) if pos > 0 else None
+        return tok is not None and tok.end == pos
 
     def is_start(self, text: str, pos: int) -> bool:
-        return pos in self.starts or pos == 0 or not RE_HAN.match(text[pos - 1])
+        if pos == 0 or not RE_HAN.match(text[pos - 1]):
+            return True
+        tok = self.token_at(pos)
+        return tok is not None and tok.start == pos
 
 
 # A token starting with one of these is not a place name (由县|纪委).
@@ -250,20 +267,19 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
     （北邮） inside a name is passed over when a name token precedes it.
     """
     committed = start
-    ti = idx.at[start - 1] if start > 0 else -1
+    tok = idx.token_at(start - 1) if start > 0 else None
     # The suffix may begin inside a token (商务中心|区): the token's head is stem.
-    if ti >= 0 and idx.tokens[ti].end > start:
-        head = text[idx.tokens[ti].start : start]
-        if mode == "place" and not _is_place_token(idx.tokens[ti].text):
+    if tok is not None and tok.end > start:
+        head = text[tok.start : start]
+        if mode == "place" and not _is_place_token(tok.text):
             return -1
         if not RE_NAME_TOKEN.fullmatch(head):
             return -1
-        committed = idx.tokens[ti].start
-        ti -= 1
+        committed = tok.start
+        tok = idx.token_before(tok)
     pos = committed
     n = 0
-    while ti >= 0 and n < MAX_STEM_TOKENS and start - pos < MAX_NAME_CHARS:
-        tok = idx.tokens[ti]
+    while tok is not None and n < MAX_STEM_TOKENS and start - pos < MAX_NAME_CHARS:
         word = tok.text
         if tok.end != pos:
             break
@@ -273,7 +289,7 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             if open_at < 0 or not inner or RE_NOT_IN_NAME.search(inner):
                 break
             pos = open_at
-            ti = idx.at[open_at - 1] if open_at > 0 else -1
+            tok = idx.token_at(open_at - 1) if open_at > 0 else None
             n += 1
             continue
         if not RE_NAME_TOKEN.fullmatch(word):
@@ -285,7 +301,8 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             committed = pos = tok.start
         elif word in CONJUNCTIONS:
             # 发展和改革委员会 yes; 市委和市政府, 北京大学与清华大学 no.
-            left = idx.tokens[ti - 1].text if ti > 0 else ""
+            prev = idx.token_before(tok)
+            left = prev.text if prev is not None else ""
             if (not left or rules.re_suffix.search(left) or _is_place_token(left) or left in rules.stop_words
                     or left in rules.tentative_words or (word_tag(left) or "").startswith("nr")):
                 break
@@ -295,8 +312,8 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
         elif tag in STOP_TAGS:
             # A lone character before a fragment of an unknown name (中|德|中小企业,
             # 臺|灣證券|交易所) is part of it.
-            right = idx.at[pos] if pos < start else -1
-            right_word = idx.tokens[right].text if right >= 0 else ""
+            right = idx.token_at(pos) if pos < start else None
+            right_word = right.text if right is not None else ""
             if len(word) == 1 and pos == committed and right_word and (
                     len(right_word) == 1 or word_tag(right_word) is None):
                 committed = pos = tok.start
@@ -306,7 +323,7 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             pos = tok.start
         else:
             committed = pos = tok.start
-        ti -= 1
+        tok = idx.token_before(tok)
         n += 1
     return committed
 
@@ -365,11 +382,16 @@ def _match_rules(text: str, idx: _TokenIndex, rules: OrgRules) -> list[_Span]:
 
 def _resolve(spans: Iterable[_Span]) -> list[_Span]:
     """Longest span first, then the rule listed first; overlapping ones dropped."""
-    kept: list[_Span] = []
+    kept: list[_Span] = []  # non-overlapping, sorted by start
+    starts: list[int] = []
     for sp in sorted(spans, key=lambda x: (-(x.end - x.start), x.priority, x.start)):
-        if all(sp.end <= k.start or sp.start >= k.end for k in kept):
-            kept.append(sp)
-    return sorted(kept, key=lambda x: x.start)
+        i = bisect_right(starts, sp.start)
+        # kept spans do not overlap each other, so only the two neighbours can overlap sp
+        if (i > 0 and kept[i - 1].end > sp.start) or (i < len(kept) and kept[i].start < sp.end):
+            continue
+        kept.insert(i, sp)
+        starts.insert(i, sp.start)
+    return kept
 
 
 def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRules) -> list[_Span]:
@@ -427,12 +449,12 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole.
     if not (idx.is_start(text, ent.start) and idx.is_end(text, ent.end)):
         return False
-    ti = idx.at[ent.start]
-    if ti >= 0 and idx.tokens[ti].end == ent.end and _is_place_token(name):
+    tok = idx.token_at(ent.start)
+    if tok is not None and tok.end == ent.end and _is_place_token(name):
         return False  # a place name alone (长葛市) is not an organization
     if name[-1] in "省市县区州縣區" and len(name) <= 4 and not rules.re_suffix.search(name):
         return False
-    first = idx.tokens[ti].text if ti >= 0 else name[:1]
+    first = tok.text if tok is not None else name[:1]
     return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
 
 
@@ -476,7 +498,7 @@ def extract_orgs(analysis: Analysis, rules: OrgRules, entities: Sequence[Entity]
         Mentions sorted by offset, ``rule`` the rule id or ``"ner"``.
     """
     text = analysis.text
-    idx = _TokenIndex.build(text, analysis.tokens)
+    idx = _TokenIndex(analysis)
     spans = _match_rules(text, idx, rules)
     spans = _merge(text, idx, spans, entities, rules)
     spans = _resolve(spans + _short_forms(text, idx, spans, rules))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -113,11 +114,50 @@ class Mention:
     org_type: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class Analysis:
-    """Everything the extract stages need about one clean text."""
+    """Everything the extract stages need about one clean text.
 
-    text: str
-    sentences: tuple[Sentence, ...]
-    tokens: tuple[Token, ...]
-    ref_date: date
+    Jieba tokens are made on demand, whole text (``tokens``) or one sentence
+    at a time (``sentence_tokens``): organizations need them only around
+    candidate names, and tokenizing everything would cost as much as all the
+    rules together. A sentence's tokens are the whole text's tokens there
+    (sentences end at characters where jieba always cuts).
+    """
+
+    __slots__ = ("text", "sentences", "ref_date", "_tokens", "_tokenizer", "_by_sentence", "_starts")
+
+    def __init__(self, text: str, sentences: tuple[Sentence, ...], tokens: Sequence[Token] | None = None,
+                 ref_date: date | None = None,
+                 tokenizer: Callable[[str], Sequence[Token]] | None = None) -> None:
+        self.text = text
+        self.sentences = tuple(sentences)
+        self.ref_date = ref_date
+        self._tokens = None if tokens is None else tuple(tokens)
+        self._tokenizer = tokenizer
+        self._by_sentence: dict[int, tuple[Token, ...]] = {}
+        self._starts = [s.start for s in self.sentences]
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """Tokens of the whole text."""
+        if self._tokens is None:
+            self._tokens = tuple(self._tokenizer(self.text)) if self._tokenizer else ()
+        return self._tokens
+
+    def sentence_index(self, offset: int) -> int:
+        """Index of the sentence holding ``offset``, or -1."""
+        i = bisect_right(self._starts, offset) - 1
+        return i if i >= 0 and offset < self.sentences[i].end else -1
+
+    def sentence_tokens(self, index: int) -> tuple[Token, ...]:
+        """Tokens of sentence ``index``, offsets into the whole text."""
+        found = self._by_sentence.get(index)
+        if found is None:
+            sent = self.sentences[index]
+            if self._tokens is not None or self._tokenizer is None:
+                found = tuple(t for t in self.tokens if sent.start <= t.start and t.end <= sent.end)
+            else:
+                found = tuple(Token(sent.start + t.start, sent.start + t.end, t.text)
+                              for t in self._tokenizer(sent.text))
+            self._by_sentence[index] = found
+        return found
