@@ -56,6 +56,7 @@ def load_resources(rules_dir: Path, use_ner: bool = True) -> Resources:
             problems.extend(exc.problems)
     if problems:
         raise RuleError(problems)
+    orgs.word_tag("")  # jieba's tag table: loaded here, before worker processes fork
     ner_model = None
     if use_ner:
         from .ner import load_ner_model

@@ -128,7 +128,8 @@ class Analysis:
 
     def __init__(self, text: str, sentences: tuple[Sentence, ...], tokens: Sequence[Token] | None = None,
                  ref_date: date | None = None,
-                 tokenizer: Callable[[str], Sequence[Token]] | None = None) -> None:
+                 tokenizer: Callable[..., Sequence[Token]] | None = None) -> None:
+        """``tokenizer(text, offset=k)`` gives tokens with ``k`` added to their offsets."""
         self.text = text
         self.sentences = tuple(sentences)
         self.ref_date = ref_date
@@ -157,7 +158,6 @@ class Analysis:
             if self._tokens is not None or self._tokenizer is None:
                 found = tuple(t for t in self.tokens if sent.start <= t.start and t.end <= sent.end)
             else:
-                found = tuple(Token(sent.start + t.start, sent.start + t.end, t.text)
-                              for t in self._tokenizer(sent.text))
+                found = tuple(self._tokenizer(sent.text, offset=sent.start))
             self._by_sentence[index] = found
         return found

@@ -66,12 +66,12 @@ RE_JIEBA_ALNUM = regex.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 RE_NOT_HAN_RUN = regex.compile(r"[^\u4E00-\u9FD5\s]{2,}")
 
 
-def tokenize(text: str, dictionary: Path | None = None) -> tuple[Token, ...]:
-    """jieba tokens (HMM on) of ``text`` with their offsets."""
+def tokenize(text: str, dictionary: Path | None = None, offset: int = 0) -> tuple[Token, ...]:
+    """jieba tokens (HMM on) of ``text`` with their offsets (plus ``offset``)."""
     seg = load_segmenter(dictionary)
     out: list[Token] = []
     append = out.append
-    pos = 0
+    pos = offset
     # rjieba.cut and summing lengths is twice as fast as rjieba.tokenize
     for word in seg.cut(text, True):
         n = len(word)
