@@ -10,7 +10,7 @@ specs from ``../shared/peer-suites/recognizers-text/Specs/DateTime/Chinese``:
 * parser cases pass when, besides the spans, our inclusive interval equals the
   expected one (their ``endDate`` is exclusive, so one day is taken off). Their
   ambiguous dates carry a FutureResolution and a PastResolution; matching either
-  one passes (we resolve to one reading, see ``DATE_DIFFERENCES.md``).
+  one passes (we resolve to one reading, see README.md, "Deliberate differences").
 
 A case that differs only by a documented deliberate convention is counted
 apart, as "pass by convention", and each such case is listed with what differs
@@ -29,7 +29,7 @@ Their Python port cannot run here (no network, and the PyPI package is from
 NotSupportedByDesign for python: the cases their Python port is meant to pass,
 an upper bound on its real rate.
 
-Our conventions differ on purpose in places (see ``DATE_DIFFERENCES.md``).
+Our conventions differ on purpose in places (see README.md, "Deliberate differences").
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def expected_interval(value: dict, which: str) -> tuple[str, str] | None:
     return None
 
 
-#: What we leave out by design (``DATE_DIFFERENCES.md``), recognised by their result's text.
+#: What we leave out by design (README.md, "Deliberate differences"), recognised by their result's text.
 #: A case whose only misses are these, with nothing of ours overlapping them, is "out of scope".
 OUT_OF_SCOPE = {
     "vague or rolling period": regex.compile(
@@ -131,7 +131,7 @@ def last_unit_starts(end: date) -> set[date]:
 
 def judge(kind: str, text: str, case: dict, ours: list[tuple[int, int, str, str]]) -> tuple[str, list[str]]:
     """('pass' | 'convention' | 'scope' | 'fail', notes): a case passes by convention when it
-    differs only by a deliberate convention of ``DATE_DIFFERENCES.md``, and is out of scope
+    differs only by a deliberate convention of README.md, "Deliberate differences", and is out of scope
     when all it misses is what we leave out by design (``OUT_OF_SCOPE``); notes say what."""
     notes: list[str] = []
     scope: list[str] = []

@@ -5,7 +5,7 @@ Not a pytest test. Run ``python benchmarks/bench_quantities.py``; it prints
 1. the pass rate on Microsoft Recognizers-Text's Chinese Currency, Dimension and
    Percent specs (``../shared/peer-suites/recognizers-text``), over the cases
    whose units we model, with every failure and every case where our
-   convention deliberately differs (see ``QUANTITY_DIFFERENCES.md``);
+   convention deliberately differs (see README.md, "Deliberate differences");
 2. precision and recall on the seed report and on ``tests/data/quantities-*``;
 3. the speed of ``extract_quantities`` in ms per MB of clean text.
 
