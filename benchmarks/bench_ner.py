@@ -27,7 +27,7 @@ from pipeline.ner import load_ner_model  # noqa: E402
 import jieba  # noqa: E402
 from datetime import date  # noqa: E402
 
-from pipeline.orgs import cue_sentences, extract_orgs_from_text, load_org_rules  # noqa: E402
+from pipeline.orgs import cue_clauses, cue_sentences, extract_orgs_from_text, load_org_rules  # noqa: E402
 from pipeline.records import Analysis, Sentence, Token  # noqa: E402
 from pipeline.train_ner import (  # noqa: E402
     DEFAULT_DATA_DIR,
@@ -68,22 +68,23 @@ def stage_on_msra(model, rules, sents) -> None:
 
 def cue_filter(model, rules, sents) -> None:
     print("== cue-sentence filter on MSRA test (ORG recall; the model reads only sentences with a cue)")
-    for use_filter in (False, True):
+    for use_filter in ("off", "sentences", "clauses"):
         preds, chars_read = [], 0
         t0 = time.perf_counter()
         for s in sents:
             pieces = [Sentence(a, b, s.text[a:b]) for a, b in sentence_chunks(s.text, 10**9)]
-            if use_filter:
+            if use_filter != "off":
                 tokens = tuple(Token(a, b, w) for w, a, b in jieba.tokenize(s.text))
                 analysis = Analysis(s.text, tuple(pieces), tokens, date(2000, 1, 1))
-                pieces = cue_sentences(analysis, rules)
+                pick = cue_sentences if use_filter == "sentences" else cue_clauses
+                pieces = pick(analysis, rules)
             chars_read += sum(len(p.text) for p in pieces)
             preds.append([(e.start, e.end, e.label) for e in model.find_entities(s.text, pieces)])
         dt = time.perf_counter() - t0
         scores = score_spans([s.spans for s in sents], preds)
         total = sum(len(s.text) for s in sents)
         p, r, f = scores.prf("ORG")
-        print(f"filter={'on ' if use_filter else 'off'} ORG P {p:.3f} R {r:.3f} F {f:.3f}  "
+        print(f"filter={use_filter:<9} ORG P {p:.3f} R {r:.3f} F {f:.3f}  "
               f"model read {chars_read / total:.0%} of the text, {total / dt:,.0f} chars/s of input")
 
 

@@ -549,6 +549,38 @@ def cue_sentences(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
     return out
 
 
+# Names never cross these; a clause is the stretch between two of them.
+RE_CLAUSE_END = regex.compile(r"[，,；;：:。！？!?\n]")
+
+
+def cue_clauses(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
+    """The clauses (between commas, colons, semicolons, sentence ends) that hold a cue token.
+
+    Narrower than ``cue_sentences``: the model reads less of the text for the
+    same organizations, since a name never crosses a comma.
+    """
+    text = analysis.text
+    out: list[Sentence] = []
+    last_end = -1
+    for t in analysis.tokens:
+        if t.start < last_end or not is_cue_token(t.text, rules):
+            continue
+        start = _clause_start(text, t.start)
+        end_m = RE_CLAUSE_END.search(text, t.end)
+        end = end_m.end() if end_m else len(text)
+        out.append(Sentence(start, end, text[start:end]))
+        last_end = end
+    return out
+
+
+def _clause_start(text: str, pos: int) -> int:
+    """Offset just after the clause mark before ``pos`` (0 when there is none)."""
+    for k in range(pos - 1, max(-1, pos - 400), -1):
+        if RE_CLAUSE_END.match(text[k]):
+            return k + 1
+    return max(0, pos - 400)
+
+
 _default: OrgRules | None = None
 
 

@@ -72,15 +72,16 @@ def analyze(text: str, ref_date: date, resources: Resources) -> Analysis:
 
 
 def find_entities(analysis: Analysis, resources: Resources) -> list[Entity]:
-    """NER spans (ORG, PER, LOC), from the sentences with an organization cue only.
+    """NER spans (ORG, PER, LOC), from the clauses with an organization cue only.
 
-    The model is ~50x slower than the rules; sentences without a cue word hold
-    few organizations (on MSRA test the filter keeps 46% of the text and 95% of
-    the ORG recall).
+    The model is ~50x slower than the rules, and a clause without a cue word
+    seldom holds an organization: on 1,200 MSRA test sentences the model reads
+    31% of the text, ORG recall goes from 0.652 to 0.615 and precision from
+    0.661 to 0.736 (whole sentences with a cue: 56%, 0.626, 0.714).
     """
     if resources.ner is None:
         return []
-    return resources.ner.find_entities(analysis.text, orgs.cue_sentences(analysis, resources.org_rules))
+    return resources.ner.find_entities(analysis.text, orgs.cue_clauses(analysis, resources.org_rules))
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,13 @@ def test_seed_report_with_shipped_model(rules):
     assert "许昌市" not in texts and "河南省" not in texts
     assert not [t for t in texts if t.endswith("大厦")]
     assert all(m.rule for m in found)
+
+
+def test_cue_clauses_are_the_clauses_around_cue_tokens(rules):
+    from pipeline.orgs import cue_clauses
+
+    text = "今年经济平稳，许继集团营收增长，天气晴朗；北京邮电大学与示范区合作。没有线索的一句。"
+    clauses = cue_clauses(_analysis(text), rules)
+    assert [c.text for c in clauses] == ["许继集团营收增长，", "北京邮电大学与示范区合作。"]
+    for c in clauses:
+        assert text[c.start:c.end] == c.text
