@@ -444,6 +444,8 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     name = text[ent.start : ent.end]
     if len(name) < 2 or RE_NOT_IN_NAME.search(name) or rules.not_followed_by.search(name[-2:]):
         return False
+    if len(name) <= 2 and name.isascii():
+        return False  # HR (沙龙), IT, AI: two Latin letters are not a name the model can tell
     if rules.not_followed_by.match(text, ent.end):
         return False
     # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole.

@@ -255,3 +255,9 @@ def test_cue_clauses_are_the_clauses_around_cue_tokens(rules):
     assert [c.text for c in clauses] == ["许继集团营收增长，", "北京邮电大学与示范区合作。"]
     for c in clauses:
         assert text[c.start:c.end] == c.text
+
+
+def test_two_latin_letters_from_the_model_are_not_an_organization(rules):
+    text = "基地已举办 HR 沙龙、菁英汇等活动。"
+    ents = [Entity(6, 8, "ORG", "HR")]
+    assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == []
