@@ -7,7 +7,7 @@ document: ``clean.text[m.start:m.end] == m.text`` always holds.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,7 +124,8 @@ class Analysis:
     (sentences end at characters where jieba always cuts).
     """
 
-    __slots__ = ("text", "sentences", "ref_date", "_tokens", "_tokenizer", "_by_sentence", "_starts")
+    __slots__ = ("text", "sentences", "ref_date", "_tokens", "_tokenizer", "_by_sentence", "_starts",
+                 "_token_starts")
 
     def __init__(self, text: str, sentences: tuple[Sentence, ...], tokens: Sequence[Token] | None = None,
                  ref_date: date | None = None,
@@ -137,6 +138,7 @@ class Analysis:
         self._tokenizer = tokenizer
         self._by_sentence: dict[int, tuple[Token, ...]] = {}
         self._starts = [s.start for s in self.sentences]
+        self._token_starts: list[int] | None = None
 
     @property
     def tokens(self) -> tuple[Token, ...]:
@@ -156,7 +158,12 @@ class Analysis:
         if found is None:
             sent = self.sentences[index]
             if self._tokens is not None or self._tokenizer is None:
-                found = tuple(t for t in self.tokens if sent.start <= t.start and t.end <= sent.end)
+                tokens = self.tokens  # given whole: slice out the sentence's
+                if self._token_starts is None:
+                    self._token_starts = [t.start for t in tokens]
+                lo = bisect_left(self._token_starts, sent.start)
+                hi = bisect_left(self._token_starts, sent.end)
+                found = tuple(t for t in tokens[lo:hi] if t.end <= sent.end)
             else:
                 found = tuple(self._tokenizer(sent.text, offset=sent.start))
             self._by_sentence[index] = found
