@@ -261,3 +261,12 @@ def test_two_latin_letters_from_the_model_are_not_an_organization(rules):
     text = "基地已举办 HR 沙龙、菁英汇等活动。"
     ents = [Entity(6, 8, "ORG", "HR")]
     assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == []
+
+
+def test_tag_table_is_jiebas_own():
+    import jieba.posseg
+
+    from pipeline.orgs import load_tag_table
+
+    assert load_tag_table() == jieba.posseg.dt.word_tag_tab
+    assert load_tag_table() == jieba.posseg.dt.word_tag_tab  # the cached copy too
