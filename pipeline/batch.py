@@ -9,8 +9,10 @@ over by ``mention_id`` -> write every table atomically.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import threading
 import time
 import traceback
 from collections import Counter
@@ -234,6 +236,9 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
 
     new_doc_rows: dict[str, dict] = {}
     new_mention_rows: dict[str, list[dict]] = {}
+    if settings.workers > 1 or settings.engine == "dask":
+        # the parent mostly waits for the workers: import the table writer meanwhile
+        threading.Thread(target=importlib.import_module, args=("pipeline.write",), daemon=True).start()
     progress_bar = _progress(progress, len(jobs))
     with progress_bar as bar:
         task = bar.add_task("documents", total=len(jobs)) if bar else None
