@@ -258,6 +258,7 @@ def main_train(
     config: Path = DEFAULT_CONFIG,
     work_dir: Path = DEFAULT_WORK_DIR,
     threads: int = 1,
+    base_model: Path | None = None,
 ) -> Path:
     """Train the NER model and install the best checkpoint at ``out_dir``.
 
@@ -277,6 +278,7 @@ def main_train(
         config: spaCy config.
         work_dir: scratch folder for DocBins and checkpoints (git-ignored ``ner-work/``).
         threads: BLAS/OpenMP threads (1 keeps the machine usable).
+        base_model: the model a stage-2 config (``org_ner_stage2.cfg``) continues from.
 
     Returns:
         The output folder.
@@ -300,6 +302,8 @@ def main_train(
         cfg["system"]["seed"] = seed
     if max_steps is not None:
         cfg["training"]["max_steps"] = max_steps
+    if base_model is not None:
+        cfg["paths"]["base_model"] = str(Path(base_model).resolve())
     if max_minutes:
         _register_time_limit()
         cfg["training"]["before_update"] = {"@callbacks": "zhextract.time_limit.v1", "minutes": max_minutes}
