@@ -56,6 +56,8 @@ STOP_TAGS = frozenset({"p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "r", "
 # Tags a name may pass over but never start with (交换 in 网络与交换技术…).
 TENTATIVE_TAGS = frozenset({"v", "vd", "vg", "ag", "a"})
 CONJUNCTIONS = frozenset({"和", "与", "及", "暨"})
+# Last characters of words that name a body (管理局, 法院, 财政厅 …).
+BODY_END_CHARS = frozenset("局厅署院委部办司行所校团社会")
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +355,9 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             else:
                 break
         elif tag in TENTATIVE_TAGS or word in rules.tentative_words:
+            prev = idx.token_before(tok)
+            if prev is not None and len(prev.text) >= 2 and prev.text[-1] in BODY_END_CHARS:
+                break  # 管理局|起诉|公司, 法院|起诉|东北电气…: a body, a verb, then another name
             pos = tok.start
         else:
             committed = pos = tok.start
@@ -453,6 +458,8 @@ def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRule
             for short in shorts:
                 if short in rules.generic_stems or short in rules.word_types:
                     continue
+                if word_tag(short) not in (None, "nt", "nz", "nrt", "j"):
+                    continue  # a common word (管理 from …管理有限公司) is no short form
                 for m in regex.finditer(regex.escape(short), text, pos=sp.end):
                     s, e = m.span()
                     if not idx.is_start(text, s) and not idx.is_end(text, e):
