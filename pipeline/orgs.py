@@ -496,6 +496,10 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
         return False  # a place name alone (长葛市) is not an organization
     if name[-1] in "省市县区州縣區" and len(name) <= 4 and not rules.re_suffix.search(name):
         return False
+    last = idx.token_at(ent.end - 1)
+    if last is not None and last.end == ent.end and last.start > ent.start and (
+            word_tag(last.text) in ("v", "vd", "vg", "d", "p", "c", "u", "uj", "ul")):
+        return False  # 证监会|核准: a name does not end with a verb or a function word
     first = tok.text if tok is not None else name[:1]
     return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
 

@@ -270,3 +270,9 @@ def test_tag_table_is_jiebas_own():
 
     assert load_tag_table() == jieba.posseg.dt.word_tag_tab
     assert load_tag_table() == jieba.posseg.dt.word_tag_tab  # the cached copy too
+
+
+def test_a_model_span_ending_in_a_verb_is_not_a_name(rules):
+    text = "阿里巴巴宣布回购股份。"
+    ents = [Entity(0, 6, "ORG", "阿里巴巴宣布")]
+    assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == ["阿里巴巴"]
