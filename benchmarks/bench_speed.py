@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -640,14 +641,15 @@ def measure_stages(report: Report, texts: list[Path]) -> None:
         clean = clock("clean", clean_document, doc)
         ref, _ = clock("infer_ref_date", dates.infer_ref_date, clean.text)
         sentences = clock("split_sentences", split_sentences, clean.text)
-        tokens = clock("tokenize (rjieba)", tokenize, clean.text, res.dictionary)
-        analysis = Analysis(text=clean.text, sentences=sentences, tokens=tokens, ref_date=ref)
+        # as process.analyze: jieba tokens are made on demand, per sentence, by the org rules
+        analysis = Analysis(clean.text, sentences, None, ref,
+                            tokenizer=partial(tokenize, dictionary=res.dictionary))
         found_dates = clock("dates", dates.extract_dates, analysis, res.date_rules)
         found_q = clock("quantities", quantities.extract_quantities, analysis, res.quantity_rules)
-        found_o = clock("orgs (rules)", orgs.extract_orgs, analysis, res.org_rules, [])
-        if hasattr(process, "_overlaps_any"):
-            found_q = clock("drop quantities inside dates (process)",
-                            lambda: [q for q in found_q if not process._overlaps_any(q, found_dates)])
+        found_o = clock("orgs (rules, with the jieba tokens they ask for)", orgs.extract_orgs, analysis,
+                        res.org_rules, [])
+        found_q = clock("drop quantities inside dates (process)", process.drop_overlapping, found_q,
+                        found_dates)
         mentions = found_q + found_dates + found_o
         clock("mention_rows", mention_rows, mentions, clean, sentences, p.stem, doc.sha256)
     total = sum(spent.values())
