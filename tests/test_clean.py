@@ -12,7 +12,7 @@ from pipeline.clean import clean_document, clean_text, fold_char
 from pipeline.errors import DocumentError
 from pipeline.read import read_document
 from pipeline.records import Document, Page
-from tests.conftest import CORPUS_REAL, SEED
+from tests.conftest import CORPUS_REAL
 
 
 def _doc(*pages: str) -> Document:
