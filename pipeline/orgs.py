@@ -568,11 +568,11 @@ def is_cue_token(word: str, rules: OrgRules) -> bool:
 
 
 def has_org_cue(text: str, rules: OrgRules | None = None) -> bool:
-    """Whether ``text`` has an organization cue (segments it with jieba)."""
-    import jieba
+    """Whether ``text`` has an organization cue (jieba tokens, as the pipeline makes them)."""
+    from .segment import tokenize
 
     rules = rules if rules is not None else _default_rules()
-    return any(is_cue_token(w, rules) for w in jieba.lcut(text))
+    return any(is_cue_token(t.text, rules) for t in tokenize(text))
 
 
 def cue_sentences(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
