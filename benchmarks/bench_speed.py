@@ -612,6 +612,17 @@ def measure_startup(report: Report) -> None:
                         "from process start to exit (imports, rules, model, one document, all tables written)")
 
 
+def first_megabyte(texts: list[Path]) -> tuple[list[Path], int]:
+    """The first files of ``texts`` that together reach ~1 MB, and their size."""
+    subset, size = [], 0
+    for p in texts:
+        if size >= 1_000_000:
+            break
+        subset.append(p)
+        size += p.stat().st_size
+    return subset, size
+
+
 def measure_stages(report: Report, texts: list[Path]) -> None:
     """ms per MB of each stage of the text path, on the first ~1 MB of the text set."""
     from pipeline import dates, orgs, process, quantities
@@ -621,12 +632,7 @@ def measure_stages(report: Report, texts: list[Path]) -> None:
     from pipeline.records import Analysis
     from pipeline.segment import split_sentences, tokenize
 
-    subset, size = [], 0
-    for p in texts:
-        if size >= 1_000_000:
-            break
-        subset.append(p)
-        size += p.stat().st_size
+    subset, size = first_megabyte(texts)
     res = load_resources(RULES, False)
     spent: dict[str, float] = {}
 
@@ -660,12 +666,7 @@ def measure_stages(report: Report, texts: list[Path]) -> None:
 
 def profile(texts: list[Path], pdf: Path) -> None:
     """cProfile of the text path on ~1 MB and of the PDF path; top functions to work/profile-*.txt."""
-    subset, size = [], 0
-    for p in texts:
-        if size >= 1_000_000:
-            break
-        subset.append(p)
-        size += p.stat().st_size
+    subset, size = first_megabyte(texts)
     warm_up(False)
     for name, paths in (("text", subset), ("pdf", [pdf])):
         prof = cProfile.Profile()
