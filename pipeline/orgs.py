@@ -633,16 +633,18 @@ _default: OrgRules | None = None
 def _default_rules() -> OrgRules:
     global _default
     if _default is None:
-        _default = load_org_rules(Path(__file__).resolve().parents[1] / "rules")
+        from .settings import default_rules_dir
+
+        _default = load_org_rules(default_rules_dir())
     return _default
 
 
 def extract_orgs_from_text(text: str, rules: OrgRules, entities: Sequence[Entity] = ()) -> list[Mention]:
-    """``extract_orgs`` on a bare string, segmented with jieba (rule examples, explain, tests)."""
-    import jieba
-
+    """``extract_orgs`` on a bare string, with jieba's own dictionary (tests, benchmarks)."""
     from datetime import date
 
-    tokens = tuple(Token(s, e, w) for w, s, e in jieba.tokenize(text))
+    from .segment import tokenize
+
+    tokens = tokenize(text)
     analysis = Analysis(text=text, sentences=(Sentence(0, len(text), text),), tokens=tokens, ref_date=date(2000, 1, 1))
     return extract_orgs(analysis, rules, entities)
