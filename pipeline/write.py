@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .reviews import REVIEW_COLUMNS, read_csv_rows
+from .reviews import REVIEW_COLUMNS
 
 DOCUMENT_COLUMNS = ["doc_id", "path", "sha256", "format", "pages", "chars", "ref_date",
                     "ref_date_source", "status", "error"]
@@ -129,12 +129,3 @@ def write_tables(out_dir: Path, documents: pd.DataFrame, mentions: pd.DataFrame,
         write_parquet(frame, out_dir / f"{name}.parquet")
         written.append(out_dir / f"{name}.csv")
     return written
-
-
-def read_csv_any_encoding(path: Path) -> pd.DataFrame:
-    """A CSV a reviewer may have saved back from Excel/WPS in another encoding, all text.
-
-    Raises:
-        ValueError: when none of ``reviews.CSV_ENCODINGS`` decodes it.
-    """
-    return pd.DataFrame(read_csv_rows(path)).fillna("")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.batch import doc_id_for, run_batch
-from pipeline.write import read_csv_any_encoding
+from pipeline.reviews import read_csv_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "corpus" / "xuchang-2018-demo-zone.txt"
@@ -93,7 +93,7 @@ def test_rerun_processes_only_new_or_changed_files(corpus, tmp_path):
 def test_reviews_survive_reruns_and_excel_gb18030_saves(corpus, tmp_path):
     out = tmp_path / "out"
     _run(corpus, out)
-    mentions = read_csv_any_encoding(out / "mentions.csv")
+    mentions = pd.DataFrame(read_csv_rows(out / "mentions.csv"))
     reviewed = mentions.index[mentions["text"] == "71.26 亿元"][0]
     gone = mentions.index[mentions["text"] == "15.8 亿元"][0]
     mentions.loc[reviewed, ["review_status", "review_value", "review_note"]] = ["ok", "7126000000", "核对无误"]

@@ -3,7 +3,7 @@ import pytest
 
 from pipeline import write
 from pipeline.write import (
-    MENTION_COLUMNS, format_number, mentions_frame, read_csv_any_encoding, write_csv, write_tables,
+    MENTION_COLUMNS, format_number, mentions_frame, write_csv, write_tables,
 )
 
 
@@ -46,16 +46,6 @@ def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
         write_csv(mentions_frame([_row()]), target)
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.csv"]  # no temp file left behind
-
-
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030", "utf-16"])
-def test_reviewed_csv_is_read_in_the_encoding_excel_saved(tmp_path, encoding):
-    path = tmp_path / "mentions.csv"
-    frame = pd.DataFrame({"mention_id": ["m1"], "text": ["许昌科技大市场"], "review_note": ["核对：正确"]})
-    path.write_bytes(frame.to_csv(index=False).encode(encoding))
-    back = read_csv_any_encoding(path)
-    assert back.loc[0, "review_note"] == "核对：正确"
-    assert back.loc[0, "text"] == "许昌科技大市场"
 
 
 def test_tables_are_split_by_kind(tmp_path):
