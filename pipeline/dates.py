@@ -71,7 +71,7 @@ from pathlib import Path
 import regex
 
 from .errors import RuleProblem
-from .numerals import DIGITS, parse_int
+from .numerals import DIGITS, parse_digits, parse_int
 from .records import Analysis, Mention
 from .rules import compile_pattern, load_rule_file, raise_problems
 
@@ -239,14 +239,6 @@ def _int(text: str) -> int:
     return parse_int(text.replace(" ", ""))
 
 
-def _year_digits(text: str) -> int:
-    """A four-digit year: ``2018``, ``二〇二三``, ``二O二三``."""
-    out = 0
-    for ch in text:
-        out = out * 10 + (int(ch) if ch.isascii() and ch.isdigit() else DIGITS[ch])
-    return out
-
-
 # -- resolving ---------------------------------------------------------------------------
 
 
@@ -289,7 +281,7 @@ def _year(m: dict[str, str | None], ctx: _Context, suffix: str = "") -> tuple[in
     """(year, relative, written): the year of a match's year prefix, else of the context."""
     y = _group(m, "y" + suffix)
     if y:
-        return _year_digits(y.replace(" ", "")), False, True
+        return parse_digits(y.replace(" ", "")), False, True
     yy = _group(m, "yy" + suffix)
     if yy:
         value = 2000 + int(yy)
@@ -424,7 +416,7 @@ def _resolve_day_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | No
 
 
 def _resolve_year_span(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
-    y1, y2 = _year_digits(m["y"]), _year_digits(m["y2"])
+    y1, y2 = parse_digits(m["y"]), parse_digits(m["y2"])
     if not y1 < y2 <= y1 + 100:
         return None
     return _Resolved(date(y1, 1, 1), date(y2, 12, 31), "span", False, y2)
@@ -544,7 +536,7 @@ def _resolve_decade(m: dict[str, str | None], ctx: _Context) -> _Resolved | None
 
 def _resolve_years_before(m: dict[str, str | None], ctx: _Context) -> _Resolved | None:
     """2010年之后2018年之前: from the first year to the end of the year before the second."""
-    y1, y2 = _year_digits(m["y"]), _year_digits(m["y2"]) - 1
+    y1, y2 = parse_digits(m["y"]), parse_digits(m["y2"]) - 1
     if y2 < y1:
         return None
     return _Resolved(date(y1, 1, 1), date(y2, 12, 31), "span", False, y2)
@@ -749,7 +741,7 @@ EDGE_CHARS = 3000
 def _full_date(m: regex.Match) -> date | None:
     y, mo, d = m["y"], m["m"], m["d"]
     try:
-        return date(_year_digits(y), _int(mo), _int(d))
+        return date(parse_digits(y), _int(mo), _int(d))
     except (ValueError, KeyError):
         return None
 
