@@ -33,7 +33,7 @@ import regex
 
 from .errors import RuleProblem
 from .records import Analysis, Entity, Mention, Sentence, Token
-from .rules import Rule, RuleFile, compile_pattern, load_rule_file, raise_problems
+from .rules import Rule, RuleFile, WordFinder, compile_pattern, literal_starts, load_rule_file, raise_problems
 
 ORG_TYPES = ("company", "government", "education", "research", "zone", "platform", "association", "other")
 RULE_FILES = ("organizations.yaml", "gazetteer_orgs.yaml")
@@ -70,6 +70,8 @@ class OrgRule:
     extend: str
     regex: Any = None  # regex.Pattern for suffix/pattern/words rules
     strip_suffixes: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # of a suffix or words rule
+    starts: Any = None  # rules.LiteralStarts of a pattern rule, when its pattern is literal
 
 
 @dataclass(slots=True)
@@ -89,6 +91,8 @@ class OrgRules:
     cue_chars: frozenset[str]
     not_cue_words: frozenset[str]
     files: list[RuleFile] = field(default_factory=list)
+    #: Finds the words of every suffix and words rule at once (None: each rule scans the text).
+    word_finder: Any = None
 
 
 # ---------------------------------------------------------------- loading
@@ -127,6 +131,7 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
                 for w in rule.data["words"]:
                     word_types.setdefault(str(w), org_rule.org_type)
     raise_problems(problems)
+    listed = [w for r in compiled for w in r.words]
     return OrgRules(
         rules=compiled,
         stop_words=frozenset(lists["stop_words"]),
@@ -141,6 +146,7 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
         cue_chars=frozenset(lists["cue_chars"]),
         not_cue_words=frozenset(lists["not_cue_words"]),
         files=files,
+        word_finder=WordFinder(listed) if listed and min(map(len, listed)) >= 2 else None,
     )
 
 
@@ -169,12 +175,13 @@ def _compile_rule(rule: Rule, f: RuleFile, lists: dict[str, list[str]]) -> tuple
         rx, pattern_problems = compile_pattern(data["pattern"], f.names, lists, rule)
         if rx is None:
             return None, pattern_problems
-        return OrgRule(rule.id, "pattern", org_type, extend, rx), []
+        return OrgRule(rule.id, "pattern", org_type, extend, rx, starts=literal_starts(rx, lists)), []
     if kind == "strip_suffixes":
         ordered = tuple(sorted(data[kind], key=len, reverse=True))
         return OrgRule(rule.id, "short_form", org_type, "none", None, ordered), []
     rx = regex.compile(r"\L<w>", w=data[kind])
-    return OrgRule(rule.id, "suffix" if kind == "suffixes" else "words", org_type, extend, rx), []
+    return OrgRule(rule.id, "suffix" if kind == "suffixes" else "words", org_type, extend, rx,
+                   words=tuple(data[kind])), []
 
 
 # ---------------------------------------------------------------- token helpers
@@ -375,22 +382,62 @@ def _stem_ok(text: str, start: int, suffix_start: int, rules: OrgRules) -> bool:
     return not RE_NOT_IN_NAME.search(stem)
 
 
-def _match_rules(text: str, idx: _TokenIndex, rules: OrgRules) -> list[_Span]:
-    spans: list[_Span] = []
-    # Of the suffixes ending at one place, only the longest counts (高新区, not 新区).
-    longest: dict[int, int] = {}
-    for rule in rules.rules:
-        if rule.kind == "suffix":
-            for m in rule.regex.finditer(text, overlapped=True):
-                longest[m.end()] = min(longest.get(m.end(), m.start()), m.start())
-    for prio, rule in enumerate(rules.rules):
+def _rule_matches(text: str, rules: OrgRules) -> list[list[tuple[int, int]]]:
+    """The spans of every rule but short forms, as its regex finds them: a suffix rule
+    overlapped (the longest of its suffixes at each place), a words or pattern rule
+    with ``finditer``. The suffix and words rules share one scan (``WordFinder``)."""
+    out: list[list[tuple[int, int]]] = [[] for _ in rules.rules]
+    longest_at: list[dict[int, int]] | None = None
+    if rules.word_finder is not None:
+        longest_at = [{} for _ in rules.rules]
+        owners: dict[str, list[int]] = {}
+        for k, rule in enumerate(rules.rules):
+            for w in rule.words:
+                owners.setdefault(w, []).append(k)
+        for s, e, word in rules.word_finder.occurrences(text):
+            for k in owners[word]:
+                found = longest_at[k]
+                if found.get(s, -1) < e:
+                    found[s] = e
+    for k, rule in enumerate(rules.rules):
         if rule.kind == "short_form":
             continue
-        if rule.kind == "words":  # gazetteer names win ties
-            prio -= len(rules.rules)
-        for m in rule.regex.finditer(text, overlapped=rule.kind == "suffix"):
-            s, e = m.span()
-            if not idx.is_end(text, e) or rules.not_followed_by.match(text, e):
+        if rule.kind in ("suffix", "words") and longest_at is not None:
+            spans = sorted(longest_at[k].items())
+            if rule.kind == "words":  # finditer: no overlaps
+                kept, last = [], 0
+                for s, e in spans:
+                    if s >= last:
+                        kept.append((s, e))
+                        last = e
+                spans = kept
+            out[k] = spans
+        elif rule.kind == "pattern" and rule.starts is not None:
+            out[k] = [m.span() for m in rule.starts.finditer(rule.regex, text)]
+        else:
+            out[k] = [m.span() for m in rule.regex.finditer(text, overlapped=rule.kind == "suffix")]
+    return out
+
+
+def _match_rules(text: str, idx: _TokenIndex, rules: OrgRules) -> list[_Span]:
+    spans: list[_Span] = []
+    matches = _rule_matches(text, rules)
+    # Of the suffixes ending at one place, only the longest counts (高新区, not 新区).
+    longest: dict[int, int] = {}
+    for rule, found in zip(rules.rules, matches):
+        if rule.kind == "suffix":
+            for s, e in found:
+                longest[e] = min(longest.get(e, s), s)
+    not_followed_by = rules.not_followed_by.match
+    for k, rule in enumerate(rules.rules):
+        if rule.kind == "short_form":
+            continue
+        prio = k - len(rules.rules) if rule.kind == "words" else k  # gazetteer names win ties
+        for s, e in matches[k]:
+            # the cheap conditions first: is_end and is_start may segment the sentence
+            if rule.kind == "suffix" and longest.get(e) != s:
+                continue
+            if not_followed_by(text, e) or not idx.is_end(text, e):
                 continue
             if rule.kind == "words":
                 if idx.is_start(text, s):
@@ -405,8 +452,6 @@ def _match_rules(text: str, idx: _TokenIndex, rules: OrgRules) -> list[_Span]:
                     if start == s and not idx.is_start(text, s):
                         continue
                 spans.append(_Span(start, e, rule.id, rule.org_type, prio))
-                continue
-            if longest.get(e) != s:
                 continue
             start = _extend_left(text, idx, s, rules, rule.extend)
             if start < 0 or not _stem_ok(text, start, s, rules):
@@ -460,11 +505,13 @@ def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRule
                     continue
                 if word_tag(short) not in (None, "nt", "nz", "nrt", "j"):
                     continue  # a common word (管理 from …管理有限公司) is no short form
-                for m in regex.finditer(regex.escape(short), text, pos=sp.end):
-                    s, e = m.span()
-                    if not idx.is_start(text, s) and not idx.is_end(text, e):
-                        continue
-                    out.append(_Span(s, e, rule.id, sp.org_type, prio))
+                # every occurrence after the full name (what regex.finditer of the escaped short form finds)
+                s = text.find(short, sp.end) if short else -1
+                while s >= 0:
+                    e = s + len(short)
+                    if idx.is_start(text, s) or idx.is_end(text, e):
+                        out.append(_Span(s, e, rule.id, sp.org_type, prio))
+                    s = text.find(short, e)
     return out
 
 

@@ -75,7 +75,8 @@ def tokenize(text: str, dictionary: Path | None = None, offset: int = 0) -> tupl
     # rjieba.cut and summing lengths is twice as fast as rjieba.tokenize
     for word in seg.cut(text, True):
         n = len(word)
-        if n > 1 and RE_NOT_HAN_RUN.fullmatch(word):
+        # (a word starting with a Han character is no such run: skip the regex for most words)
+        if n > 1 and not "\u4e00" <= word[0] <= "\u9fd5" and RE_NOT_HAN_RUN.fullmatch(word):
             for piece in RE_JIEBA_ALNUM.split(word):
                 if piece:
                     append(Token(pos, pos + len(piece), piece))

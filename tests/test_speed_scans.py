@@ -1,0 +1,89 @@
+"""The fast scans find exactly what the patterns they stand for find."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import regex
+
+from pipeline.orgs import _rule_matches, load_org_rules
+from pipeline.rules import LiteralStarts, WordFinder, literal_elements, literal_starts
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+
+
+def _texts() -> list[str]:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus").glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests" / "data").glob("*.txt"))]
+    return texts
+
+
+def _shuffled_words(words: list[str], seed: int) -> str:
+    """Words glued together, overlapping and cut, with filler: hard cases for the scans."""
+    rng = random.Random(seed)
+    parts = []
+    for _ in range(400):
+        w = rng.choice(words)
+        r = rng.random()
+        parts.append(w if r < 0.5 else w[1:] if r < 0.7 else w[:-1] if r < 0.8 else rng.choice("市的和，。省局委"))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("overlapped", [True, False])
+def test_word_finder_gives_the_named_list_matches(overlapped):
+    words = ["集团", "集团有限公司", "有限公司", "公司", "银行", "商业银行", "团有"]
+    pattern = regex.compile(r"\L<w>", w=words)
+    finder = WordFinder(words)
+    for seed in range(5):
+        text = _shuffled_words(words, seed)
+        longest: dict[int, int] = {}
+        for s, e, _ in finder.occurrences(text):
+            longest[s] = max(longest.get(s, e), e)
+        spans = sorted(longest.items())
+        if not overlapped:
+            kept, last = [], 0
+            for s, e in spans:
+                if s >= last:
+                    kept.append((s, e))
+                    last = e
+            spans = kept
+        assert spans == [m.span() for m in pattern.finditer(text, overlapped=overlapped)]
+
+
+def test_literal_elements_reads_lists_groups_and_optional_parts():
+    lists = {"a": ["省", "市"], "b": ["统计", "财政"], "c": ["局", "厅"]}
+    elements = literal_elements(r"(?:\L<a>(?:委|政府)?)?(?:\L<b>)\L<c>", lists)
+    assert elements == [frozenset({"", "省", "市", "省委", "市委", "省政府", "市政府"}),
+                        frozenset({"统计", "财政"}), frozenset({"局", "厅"})]
+    assert literal_elements(r"\d+年", lists) is None
+    assert literal_elements(r"(?:\L<a>)*", lists) is None
+    assert literal_elements(r"(?<=x)\L<a>", lists) is None
+
+
+def test_literal_starts_finds_what_finditer_finds():
+    lists = {"a": ["省", "市", "自治区"], "b": ["统计", "财政", "计"], "c": ["局", "厅", "委员会", "委"]}
+    pattern = regex.compile(r"(?:\L<a>(?:委|政府)?)?(?:\L<b>)(?:\L<c>)", **lists)
+    starts = literal_starts(pattern, lists)
+    assert isinstance(starts, LiteralStarts)
+    words = [w for ws in lists.values() for w in ws] + ["政府", "委"]
+    for seed in range(10):
+        text = _shuffled_words(words, seed)
+        assert [m.span() for m in starts.finditer(pattern, text)] == [m.span() for m in pattern.finditer(text)]
+
+
+def test_org_rule_scans_equal_the_rule_regexes():
+    rules = load_org_rules(RULES)
+    assert rules.word_finder is not None
+    assert all(r.starts is not None for r in rules.rules if r.kind == "pattern")
+    words = [w for r in rules.rules for w in r.words] + ["市", "省", "市委", "统计", "局", "发展和改革"]
+    texts = _texts() + [_shuffled_words(words, seed) for seed in range(5)]
+    for text in texts:
+        fast = _rule_matches(text, rules)
+        for rule, spans in zip(rules.rules, fast):
+            if rule.kind == "short_form":
+                continue
+            slow = [m.span() for m in rule.regex.finditer(text, overlapped=rule.kind == "suffix")]
+            assert spans == slow, rule.id
