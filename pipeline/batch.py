@@ -1,21 +1,23 @@
 """Which files to process, in parallel, with a manifest; review work carried over.
 
-A run: find the files -> skip those the manifest says are unchanged -> process
-the rest (one process per worker, resources loaded once per worker) -> merge
-with the rows of earlier runs in a fixed order -> carry the reviewers' columns
-over by ``mention_id`` -> write every table atomically.
+A run: load the resources (once; worker processes fork from the loaded parent)
+-> find the files, skip those the manifest says are unchanged, and hand each
+other one to the workers as soon as it is found -> the workers read, extract
+and turn each document into table-ready rows and CSV lines, and write its clean
+text -> the parent only collects those, in document order -> merge with the
+rows of earlier runs in a fixed order -> carry the reviewers' columns over by
+``mention_id`` -> write every table atomically (csv module and pyarrow: no
+pandas import).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
-import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +32,10 @@ from .errors import DocumentError
 from .process import DocumentResult, document_row, load_resources, process_document
 from .reviews import carry_over_reviews, read_reviews
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
+from .write import (
+    DOCUMENT_COLUMNS, MENTION_COLUMNS, CsvLines, mention_csv_lines, read_table_rows, table_record, write_json,
+    write_table_rows, write_text,
+)
 
 MANIFEST = "manifest.json"
 _RE_UNSAFE = regex.compile(r"[^\w\-]+")
@@ -112,11 +118,31 @@ def run_fingerprint(settings: Settings) -> str:
 
 # -- workers ----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class DocumentRows:
+    """One document ready for the tables, as a worker sends it back.
+
+    The mention rows are ``write.table_record``s in ``MENTION_COLUMNS`` order
+    (sorted by offset) with their CSV lines already made, so the parent only
+    joins strings; ``clean_text`` is None once the worker wrote it.
+    """
+
+    document: dict[str, Any]
+    mentions: list[tuple]
+    lines: list[tuple[str, str]]
+    clean_text: str | None = None
+
+
 _WORKER_SETTINGS: Settings | None = None
 
 
 def _init_worker(settings: Settings) -> None:
-    """Runs once in each worker process: load rules, dictionary and model once."""
+    """Runs once in each worker process: load rules, dictionary and model once.
+
+    Workers fork from the parent after it loaded them, so this finds them loaded;
+    where processes are spawned instead, it loads them.
+    """
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
     load_resources(settings.rules_dir, settings.use_ner)
@@ -140,23 +166,75 @@ def process_job(job: Job, settings: Settings | None = None) -> DocumentResult:
     return DocumentResult(document_row(job.path, job.doc_id, status="error", error=message), [], None)
 
 
-def map_jobs(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentResult]:
-    """Results in the order of ``jobs``, whatever the number of workers or the engine."""
-    if not jobs:
-        return
+def table_rows(result: DocumentResult, out_dir: Path | None = None) -> DocumentRows:
+    """A document's result as table-ready rows; its clean text written to ``out_dir/text``
+    when given (else, or when that fails, left for the parent to write)."""
+    records = sorted((table_record("mentions", [row.get(c) for c in MENTION_COLUMNS]) for row in result.mentions),
+                     key=_offset_order)
+    maker = CsvLines()
+    lines = [mention_csv_lines(record, maker) for record in records]
+    text = result.clean_text
+    if text is not None and out_dir is not None and result.document["status"] == "ok":
+        try:
+            write_text(out_dir / "text" / f"{result.document['doc_id']}.txt", text)
+            text = None
+        except OSError:
+            pass  # the parent tries again, and stops the run if it fails too
+    return DocumentRows(result.document, records, lines, text)
+
+
+def process_job_rows(job: Job, settings: Settings | None = None, write_texts: bool = True) -> DocumentRows:
+    """``process_job`` plus ``table_rows``: what a worker does with one document."""
+    settings = settings or _WORKER_SETTINGS
+    assert settings is not None
+    return table_rows(process_job(job, settings), settings.out_dir if write_texts else None)
+
+
+_START, _END, _KIND = (MENTION_COLUMNS.index(c) for c in ("start", "end", "kind"))
+
+
+def _offset_order(record: tuple) -> tuple:
+    return (record[_START], record[_END], record[_KIND])
+
+
+#: Documents handed to the pool ahead of the one the parent waits for, per worker:
+#: enough to keep every worker busy, few enough that memory does not grow with the batch.
+QUEUE_PER_WORKER = 8
+
+
+def map_jobs(jobs: Iterable[Job], settings: Settings, pool: ProcessPoolExecutor | None = None
+             ) -> Iterator[DocumentRows]:
+    """Results in the order of ``jobs``, whatever the number of workers or the engine.
+
+    ``jobs`` may be a generator (the parent still scanning the corpus): each job
+    goes to a worker as soon as it is produced.
+    """
     if settings.engine == "dask":
         from .distributed import map_jobs_dask
 
-        yield from map_jobs_dask(jobs, settings)
-    elif settings.workers == 1 or len(jobs) == 1:
-        load_resources(settings.rules_dir, settings.use_ner)
+        yield from map_jobs_dask(list(jobs), settings)
+    elif pool is None:
         for job in jobs:
-            yield process_job(job, settings)
+            yield process_job_rows(job, settings)
     else:
-        workers = min(settings.workers, len(jobs))
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                 initargs=(settings,)) as pool:
-            yield from pool.map(process_job, jobs, chunksize=1)
+        window = QUEUE_PER_WORKER * settings.workers
+        pending: deque = deque()
+        for job in jobs:
+            pending.append(pool.submit(process_job_rows, job))
+            while pending and (pending[0].done() or len(pending) > window):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def start_pool(settings: Settings) -> ProcessPoolExecutor | None:
+    """The worker processes (None for one worker or the dask engine), started now:
+    they fork from this process, which has the resources loaded."""
+    if settings.engine == "dask" or settings.workers == 1:
+        return None
+    pool = ProcessPoolExecutor(max_workers=settings.workers, initializer=_init_worker, initargs=(settings,))
+    pool.submit(int).result()  # the processes start on the first task
+    return pool
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -172,19 +250,6 @@ def load_manifest(out_dir: Path) -> dict[str, Any]:
         return data
     except (OSError, ValueError):
         return {"documents": {}}  # a damaged manifest only costs a full re-run
-
-
-def _read_previous(out_dir: Path, name: str):
-    """An earlier run's table (a DataFrame), or None."""
-    path = out_dir / f"{name}.parquet"
-    if not path.exists():
-        return None
-    try:
-        import pandas as pd
-
-        return pd.read_parquet(path)
-    except Exception:
-        return None
 
 
 def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_date: date | str | None = None,
@@ -207,6 +272,17 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
     out_dir = settings.out_dir
     load_resources(settings.rules_dir, settings.use_ner)  # invalid rules stop the run here
     reviews = read_reviews(out_dir)  # before anything is written
+    pool = start_pool(settings)
+    try:
+        return _run(paths, settings, reviews, pool, started, progress)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dict[str, str]],
+         pool: ProcessPoolExecutor | None, started: float, progress: bool) -> BatchSummary:
+    out_dir = settings.out_dir
     manifest = load_manifest(out_dir)
     fingerprint = run_fingerprint(settings)
     # unchanged documents take their rows from the last tables, so those must exist
@@ -216,41 +292,37 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
     summary = BatchSummary(out_dir=out_dir)
     entries: dict[str, dict] = manifest["documents"]
     unchanged: dict[str, dict] = {}  # path -> manifest entry
-    jobs: list[Job] = []
     stats: dict[str, os.stat_result] = {}
-    for path in files:
-        key = str(path)
-        doc_id = doc_id_for(path)
-        entry = entries.get(key)
-        try:
-            stats[key] = st = path.stat()
-        except OSError:
-            jobs.append(Job(key, doc_id))  # the worker reports why it cannot be read
-            continue
-        if (entry and entry.get("fingerprint") == fingerprint and entry.get("status") == "ok"
-                and have_tables and entry.get("doc_id") == doc_id and entry.get("size") == st.st_size
-                and (entry.get("mtime") == st.st_mtime or entry.get("sha256") == _safe_sha(path))):
-            unchanged[key] = entry
-        else:
-            jobs.append(Job(key, doc_id))
 
-    new_doc_rows: dict[str, dict] = {}
-    new_mention_rows: dict[str, list[dict]] = {}
-    if settings.workers > 1 or settings.engine == "dask":
-        # the parent mostly waits for the workers: import the table writer meanwhile
-        threading.Thread(target=importlib.import_module, args=("pipeline.write",), daemon=True).start()
-    progress_bar = _progress(progress, len(jobs))
-    with progress_bar as bar:
-        task = bar.add_task("documents", total=len(jobs)) if bar else None
-        for result in map_jobs(jobs, settings):
+    def scan() -> Iterator[Job]:
+        """The jobs, produced while the workers already process the first ones."""
+        for path in files:
+            key = str(path)
+            doc_id = doc_id_for(path)
+            entry = entries.get(key)
+            try:
+                stats[key] = st = path.stat()
+            except OSError:
+                yield Job(key, doc_id)  # the worker reports why it cannot be read
+                continue
+            if (entry and entry.get("fingerprint") == fingerprint and entry.get("status") == "ok"
+                    and have_tables and entry.get("doc_id") == doc_id and entry.get("size") == st.st_size
+                    and (entry.get("mtime") == st.st_mtime or entry.get("sha256") == _safe_sha(path))):
+                unchanged[key] = entry
+                if bar:
+                    bar.update(task, total=bar.tasks[0].total - 1)
+            else:
+                yield Job(key, doc_id)
+
+    new_docs: dict[str, DocumentRows] = {}
+    with _progress(progress, len(files)) as bar:
+        task = bar.add_task("documents", total=len(files)) if bar else None
+        for result in map_jobs(scan(), settings, pool):
             row = result.document
-            new_doc_rows[row["path"]] = row
-            new_mention_rows[row["path"]] = result.mentions
+            new_docs[row["path"]] = result
             if row["status"] == "ok":
                 summary.ok += 1
                 if result.clean_text is not None:
-                    from .write import write_text
-
                     write_text(out_dir / "text" / f"{row['doc_id']}.txt", result.clean_text)
                 st = stats.get(row["path"])
                 entries[row["path"]] = {"doc_id": row["doc_id"], "size": st.st_size if st else None,
@@ -264,21 +336,16 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
                 bar.update(task, advance=1, description=Path(row["path"]).name[:40])
     summary.unchanged = len(unchanged)
 
-    # pandas only from here on: it is not needed to start on the first document
-    from .write import documents_frame, mentions_frame, write_json, write_tables
-
-    prev_docs = _read_previous(out_dir, "documents")
-    prev_mentions = _read_previous(out_dir, "mentions")
-    prev_orphans = _read_previous(out_dir, "orphaned_reviews")
-    doc_rows, mention_rows = _merge(files, unchanged, new_doc_rows, new_mention_rows, prev_docs, prev_mentions)
-    documents = documents_frame(doc_rows)
-    mentions = mentions_frame(mention_rows)
-    mentions, orphans = carry_over_reviews(mentions, reviews, prev_orphans, prev_mentions)
-    write_tables(out_dir, documents, mentions, orphans)
+    prev_docs = read_table_rows(out_dir / "documents.parquet", "documents")
+    prev_mentions = read_table_rows(out_dir / "mentions.parquet", "mentions")
+    prev_orphans = read_table_rows(out_dir / "orphaned_reviews.parquet", "orphaned_reviews")
+    doc_rows, mention_rows, lines = _merge(files, unchanged, new_docs, prev_docs, prev_mentions)
+    mention_rows, orphans = carry_over_reviews(mention_rows, MENTION_COLUMNS, reviews, prev_orphans, prev_mentions)
+    write_table_rows(out_dir, doc_rows, mention_rows, orphans, lines)
     manifest["documents"] = {k: v for k, v in entries.items() if Path(k).exists()}
     manifest["pipeline_version"] = __version__
     write_json(out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
-    summary.mentions = Counter(mentions["kind"])
+    summary.mentions = Counter(row[_KIND] for row in mention_rows)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -290,38 +357,45 @@ def _safe_sha(path: Path) -> str | None:
         return None
 
 
-def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str, dict],
-           new_mentions: dict[str, list[dict]], prev_docs, prev_mentions) -> tuple[list[dict], list[dict]]:
-    """Rows of this run plus kept rows of earlier runs, ordered by path then offset.
+def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str, DocumentRows],
+           prev_docs: list[tuple] | None, prev_mentions: list[tuple] | None
+           ) -> tuple[list[tuple], list[tuple], list[tuple[str, str]]]:
+    """Rows of this run plus kept rows of earlier runs, ordered by path then offset,
+    with the mentions' CSV lines.
 
     Documents of earlier runs that were not named this time are kept while their
     file exists; a document that was deleted drops out (its reviews become orphans).
     """
-    doc_rows: dict[str, dict] = dict(new_docs)
-    mentions_by_doc: dict[str, list[dict]] = {}
+    doc_rows: dict[str, tuple] = {path: table_record("documents", [r.document.get(c) for c in DOCUMENT_COLUMNS])
+                                  for path, r in new_docs.items()}
+    kept: dict[str, list[tuple]] = {}
     if prev_docs is not None:
         named = {str(p) for p in files}
-        prev_by_id = prev_mentions.groupby("doc_id") if prev_mentions is not None else None
-        for row in prev_docs.to_dict("records"):
-            path = row["path"]
+        path_at, status_at, id_at = (DOCUMENT_COLUMNS.index(c) for c in ("path", "status", "doc_id"))
+        by_doc: dict[str, list[tuple]] = {}
+        for row in prev_mentions or []:
+            by_doc.setdefault(row[MENTION_COLUMNS.index("doc_id")], []).append(row)
+        for row in prev_docs:
+            path = row[path_at]
             if path in doc_rows:
                 continue
-            if path in unchanged or (path not in named and row["status"] in ("ok", "unchanged")
+            if path in unchanged or (path not in named and row[status_at] in ("ok", "unchanged")
                                       and Path(path).exists()):
-                row = {k: (None if v is None or v != v else v) for k, v in row.items()}  # NaN -> None
                 if path in unchanged:
-                    row["status"] = "unchanged"
+                    row = row[:status_at] + ("unchanged",) + row[status_at + 1:]
                 doc_rows[path] = row
-                if prev_by_id is not None and row["doc_id"] in prev_by_id.groups:
-                    mentions_by_doc[path] = prev_by_id.get_group(row["doc_id"]).to_dict("records")
-    for path, rows in new_mentions.items():
-        mentions_by_doc[path] = rows
-    ordered = sorted(doc_rows)
-    mention_rows: list[dict] = []
-    for path in ordered:
-        rows = mentions_by_doc.get(path, [])
-        mention_rows.extend(sorted(rows, key=lambda r: (int(r["start"]), int(r["end"]), r["kind"])))
-    return [doc_rows[p] for p in ordered], mention_rows
+                kept[path] = sorted(by_doc.get(row[id_at], []), key=_offset_order)
+    mention_rows: list[tuple] = []
+    lines: list[tuple[str, str]] = []
+    maker = CsvLines()
+    for path in sorted(doc_rows):
+        if path in new_docs:
+            mention_rows.extend(new_docs[path].mentions)
+            lines.extend(new_docs[path].lines)
+        else:
+            mention_rows.extend(kept.get(path, []))
+            lines.extend(mention_csv_lines(row, maker) for row in kept.get(path, []))
+    return [doc_rows[p] for p in sorted(doc_rows)], mention_rows, lines
 
 
 class _NoProgress:

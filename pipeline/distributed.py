@@ -17,10 +17,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .errors import ZhextractError
-from .process import DocumentResult, document_row, load_resources
+from .process import document_row, load_resources
 
 if TYPE_CHECKING:
-    from .batch import Job
+    from .batch import DocumentRows, Job
     from .settings import Settings
 
 
@@ -41,13 +41,17 @@ def _worker_plugin(settings: Settings):
     return LoadResources(settings)
 
 
-def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentResult]:
-    """Process ``jobs`` on a Dask cluster; results in the order of ``jobs``."""
+def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentRows]:
+    """Process ``jobs`` on a Dask cluster; results in the order of ``jobs``.
+
+    The workers make the table rows and CSV lines; the clean texts come back to
+    be written here (the workers need not see the output folder).
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise ZhextractError("the dask engine needs the optional extra: pip install '.[dask]'") from None
-    from .batch import Job, process_job
+    from .batch import DocumentRows, Job, process_job_rows
 
     cluster = None
     if settings.scheduler:
@@ -62,7 +66,7 @@ def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentR
     try:
         client.register_plugin(_worker_plugin(settings))
         remote = [Job(os.path.abspath(job.path), job.doc_id) for job in jobs]
-        futures = client.map(process_job, remote, settings=settings, pure=False)
+        futures = client.map(process_job_rows, remote, settings=settings, write_texts=False, pure=False)
         for job, future in zip(jobs, futures):
             try:
                 result = future.result()
@@ -70,7 +74,7 @@ def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentR
                 yield result
             except Exception as exc:  # the worker died or the task was lost
                 message = f"dask worker failed: {type(exc).__name__}: {exc}".splitlines()[0]
-                yield DocumentResult(document_row(job.path, job.doc_id, status="error", error=message), [], None)
+                yield DocumentRows(document_row(job.path, job.doc_id, status="error", error=message), [], [])
             finally:
                 future.release()
     finally:

@@ -2,7 +2,7 @@
 
 The reviewed ``mentions.csv`` is read with the csv module before anything else
 (cheap, and a file that cannot be read stops the run before anything is
-written); pandas is only needed when the tables are merged at the end.
+written); the carry-over works on the rows of the tables, without pandas.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ import csv
 import io
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from .errors import ZhextractError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 REVIEW_COLUMNS = ["review_status", "review_value", "review_note"]
 ORPHAN_COLUMNS = ["mention_id", "doc_id", "kind", "text", "start", "end", "context", *REVIEW_COLUMNS,
@@ -74,34 +71,47 @@ def read_reviews(out_dir: Path) -> dict[str, dict[str, str]]:
     return reviews
 
 
-def carry_over_reviews(mentions: pd.DataFrame, reviews: dict[str, dict[str, str]],
-                       old_orphans: pd.DataFrame | None, previous_mentions: pd.DataFrame | None
-                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def carry_over_reviews(mentions: Sequence[tuple], columns: Sequence[str], reviews: dict[str, dict[str, str]],
+                       old_orphans: Sequence[tuple] | None, previous_mentions: Sequence[tuple] | None
+                       ) -> tuple[list[tuple], list[tuple]]:
     """Put the reviewers' columns back by ``mention_id``; keep the rest as orphans.
 
+    ``mentions`` and ``previous_mentions`` are rows in ``columns`` order (the
+    ``mentions.csv`` columns, review columns last); ``old_orphans`` and the
+    orphans returned are rows in ``ORPHAN_COLUMNS`` order, all text.
     An orphan whose mention comes back (a document restored) gets its review back.
     """
-    import pandas as pd
-
-    orphans = old_orphans if old_orphans is not None else pd.DataFrame(columns=ORPHAN_COLUMNS)
-    orphans = orphans.reindex(columns=ORPHAN_COLUMNS).fillna("").astype(str)
-    all_reviews = {row["mention_id"]: {c: row[c] for c in REVIEW_COLUMNS}
-                   for row in orphans.to_dict("records") if row["mention_id"] not in reviews}
-    all_reviews.update(reviews)
-    present = mentions["mention_id"].isin(all_reviews.keys())
-    for col in REVIEW_COLUMNS:
-        mentions.loc[present, col] = mentions.loc[present, "mention_id"].map(
-            lambda mid, col=col: all_reviews[mid][col])
-    orphans = orphans[~orphans["mention_id"].isin(mentions["mention_id"])]
-    known = set(mentions["mention_id"]) | set(orphans["mention_id"])
+    n_review = len(REVIEW_COLUMNS)
+    assert list(columns[-n_review:]) == REVIEW_COLUMNS
+    id_at = columns.index("mention_id")
+    o_id, o_review = ORPHAN_COLUMNS.index("mention_id"), ORPHAN_COLUMNS.index(REVIEW_COLUMNS[0])
+    orphans = [tuple(_text(v) for v in row) for row in (old_orphans or [])]
+    all_reviews = {row[o_id]: row[o_review:o_review + n_review] for row in orphans if row[o_id] not in reviews}
+    all_reviews.update({mid: tuple(review[c] for c in REVIEW_COLUMNS) for mid, review in reviews.items()})
+    if all_reviews:
+        mentions = [row[:-n_review] + all_reviews[row[id_at]] if row[id_at] in all_reviews else row
+                    for row in mentions]
+    else:
+        mentions = list(mentions)
+    present = {row[id_at] for row in mentions}
+    orphans = [row for row in orphans if row[o_id] not in present]
+    known = present | {row[o_id] for row in orphans}
     lost = [mid for mid in reviews if mid not in known]
     if lost:
-        info = pd.DataFrame({"mention_id": lost})
-        if previous_mentions is not None:
-            cols = ["mention_id", "doc_id", "kind", "text", "start", "end", "context"]
-            info = info.merge(previous_mentions[cols].astype(str), on="mention_id", how="left")
-        for col in REVIEW_COLUMNS:
-            info[col] = [reviews[mid][col] for mid in info["mention_id"]]
-        info["orphaned_on"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        orphans = pd.concat([orphans, info.reindex(columns=ORPHAN_COLUMNS)], ignore_index=True)
-    return mentions, orphans.fillna("").astype(str).reset_index(drop=True)
+        where_cols = ["mention_id", "doc_id", "kind", "text", "start", "end", "context"]
+        picks = [columns.index(c) for c in where_cols]
+        previous: dict[str, list[tuple]] = {}
+        for row in previous_mentions or []:
+            previous.setdefault(_text(row[id_at]), []).append(tuple(_text(row[i]) for i in picks))
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        for mid in lost:
+            review = tuple(reviews[mid][c] for c in REVIEW_COLUMNS)
+            for where in previous.get(mid) or [(mid, "", "", "", "", "", "")]:
+                orphans.append((*where, *review, now))
+    return mentions, orphans
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value if isinstance(value, str) else str(value)
