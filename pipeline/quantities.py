@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
@@ -291,16 +291,18 @@ def _compile_rule(rule: Rule, names: Mapping[str, str], lists: Mapping[str, list
 # The rules that start with a number ({NUM}) cost most: the regex engine tries the
 # whole pattern (Chinese cardinal, scale words, the unit lexicon) at every digit and
 # every Chinese numeral character of the text, about 5 us per try. They are instead
-# tried only where a necessary condition holds, checked in Python on the "chunks" of
-# the compact text: maximal runs of characters that a number, its 余/多 marker and its
-# scale word are made of (_CHUNK_CHARS). A match of such a rule starts in a chunk at a
-# character that may start {NUM} (_START_CHARS, not after _LEFT_BLOCK, a Chinese
+# tried only where a necessary condition holds, found by one scan of the standard ``re``
+# module (which skips to the characters of a class in C; see _candidates_regex) on the
+# "chunks" of the compact text: maximal runs of characters that a number, its 余/多
+# marker and its scale word are made of (_CHUNK_CHARS, digits). A match of such a rule
+# starts in a chunk at a
+# character p that may start {NUM} (_START_CHARS, not after _LEFT_BLOCK, a Chinese
 # numeral not after another one) and
-#   "unit":  has its unit start inside the chunk after its first character or right
-#            after the chunk (everything before the unit is chunk characters), so one
-#            of those characters is the first character of a unit of the rule;
-#   "range": has a range separator within the chunk or within the longest unit after
-#            it (2万元至3万元).
+#   "unit":  has its unit start inside the chunk after p or right after the chunk
+#            (everything before the unit is chunk characters), so one of those
+#            characters is the first character of a unit of the rule;
+#   "range": has a range separator within the chunk after p or within the longest
+#            unit after the chunk (2万元至3万元).
 # The rule is then run with ``pattern.match`` at the surviving positions, left to
 # right, skipping those inside its previous match: the same matches as ``finditer``.
 # The conditions were derived from these exact patterns (and the names LEFT, SIGN,
@@ -430,70 +432,56 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
         if rule.prefilter is None:
             out.extend((order, rule, m) for m in rule.pattern.finditer(compact))
         else:
-            kind = rule.prefilter[0]
-            filtered.append([order, rule, rule.pattern.match, rule.prefilter[1],
-                             rule.prefilter[2] if kind == "range" else 0, 0])
+            filtered.append([order, rule, rule.pattern.match, 0])
     if not filtered:
         return out
-    n = len(compact)
-    digits = _digits()
-    for chunk in _chunk_regex(filtered).finditer(compact):
-        a, b = chunk.span()
-        after = compact[b] if b < n else ""
-        positions = None
-        for entry in filtered:
-            order, rule, match, chars, reach, last_end = entry
-            if last_end >= b:
+    for found in _candidates_regex(tuple(e[1] for e in filtered), _RE_ASTRAL.search(compact) is not None
+                                   ).finditer(compact):
+        p = found.start()
+        for entry, flag in zip(filtered, found.groups()):
+            if flag is None or p < entry[3]:
                 continue
-            # the rightmost place q where the unit (separator) may start: a match
-            # must start before it
-            if after in chars:
-                q = b
-            else:
-                q = min(b + reach, n - 1)
-                while q > a and compact[q] not in chars:
-                    q -= 1
-                if q <= a:
-                    continue
-            if positions is None:
-                positions = []
-                prev = compact[a - 1] if a else ""
-                for p in range(a, b):
-                    ch = compact[p]
-                    if (ch in _START_CHARS or ch in digits) and prev not in _LEFT_BLOCK \
-                            and prev not in digits and not (ch in _CN_BLOCK and prev in _CN_BLOCK):
-                        positions.append(p)
-                    prev = ch
-            for p in positions:
-                if p >= q:
-                    break
-                if p < last_end:
-                    continue
-                m = match(compact, p)
-                if m is not None:
-                    out.append((order, rule, m))
-                    last_end = entry[5] = m.end()
+            m = entry[2](compact, p)
+            if m is not None:
+                out.append((entry[0], entry[1], m))
+                entry[3] = m.end()
     return out
 
 
-_CHUNK_REGEXES: dict[frozenset[str], Any] = {}
+_CANDIDATES: dict[tuple, Any] = {}
+_RE_ASTRAL = regex.compile("[\U00010000-\U0010FFFF]")
 
 
-def _chunk_regex(filtered: list[list]) -> Any:
-    """Chunks (maximal runs of _CHUNK_CHARS or digits) worth a look: followed by a
-    character of some rule's ``chars`` or holding one."""
-    wanted = frozenset().union(*(e[3] for e in filtered))
-    found = _CHUNK_REGEXES.get(wanted)
-    if found is None:
-        chunk = r"\d" + "".join(regex.escape(c) for c in sorted(_CHUNK_CHARS))
-        inside = "".join(regex.escape(c) for c in sorted(wanted & _CHUNK_CHARS))
-        follow = "".join(regex.escape(c) for c in sorted(wanted))
-        alternatives = [f"[{chunk}]++(?=[{follow}])"]
-        if inside:
-            alternatives.append(f"[{chunk}]*?[{inside}][{chunk}]*+")
-        # (?=…) first: the engine then skips to chunk characters instead of trying
-        # the lookbehind everywhere
-        found = _CHUNK_REGEXES[wanted] = regex.compile(f"(?=[{chunk}])(?<![{chunk}])(?:{'|'.join(alternatives)})")
+def _candidates_regex(rules: tuple[QuantityRule, ...], astral: bool) -> Any:
+    """One ``re`` pattern matching (one character, at p) every place where {NUM} may
+    start, with group k set when the condition of the k-th rule holds there."""
+    key = (tuple((r.prefilter[0], frozenset(r.prefilter[1]), r.prefilter[2] if r.prefilter[0] == "range" else 0)
+                 for r in rules), astral)
+    found = _CANDIDATES.get(key)
+    if found is not None:
+        return found
+    import re  # the standard module: it skips to the characters of a class in C
+
+    def cls(chars: Iterable[str]) -> str:
+        # a class with characters beyond U+FFFF is ~20 times slower to scan for: they
+        # are left out when the text has none (digits of other scripts)
+        return "".join(re.escape(c) for c in sorted(set(chars)) if astral or c <= "\uffff")
+
+    digits = _digits()
+    chunk = cls(_CHUNK_CHARS | digits)
+    flags = []
+    for kind, chars, reach in key[0]:
+        # after p, chunk characters up to a character of the rule's (within the chunk
+        # or right after it); for a range also: one within ``reach`` after the chunk
+        ahead = f"[{chunk}]*?[{cls(chars)}]"
+        if kind == "range":
+            ahead += f"|[{chunk}]*+[\\s\\S]{{1,{reach}}}?[{cls(chars)}]"
+        flags.append(f"(?:(?={ahead})()|)")
+    # the character first, then lookbehinds over it and the one before it: ``re`` then
+    # skips to the class's characters instead of trying the lookbehinds everywhere
+    found = _CANDIDATES[key] = re.compile(
+        f"[{cls(_START_CHARS | digits)}](?<![{cls(_LEFT_BLOCK | digits)}].)"
+        f"(?<![{cls(_CN_BLOCK)}][{cls(_CN_NUMERAL_CHARS)}])" + "".join(flags))
     return found
 
 

@@ -87,3 +87,28 @@ def test_org_rule_scans_equal_the_rule_regexes():
                 continue
             slow = [m.span() for m in rule.regex.finditer(text, overlapped=rule.kind == "suffix")]
             assert spans == slow, rule.id
+
+
+def _numeric_noise(seed: int) -> str:
+    """Numbers, scale words, units, separators and signs glued together at random."""
+    rng = random.Random(seed)
+    pieces = ["1", "25", "3.5", "12，450", "2,000", "一", "两", "十五", "三百", "万", "亿", "余", "多", "k",
+              "元", "亿元", "万元", "美元", "个", "家", "人", "年", "月", "天", "平方米", "吨", "%", "个百分点",
+              "至", "到", "-", "～", "—", "第", "负", "－", " ", "，", "。", "约", "增长", "角", "分", "又",
+              "A", "x", "点", "五", "半", "次", "倍", "2018", "年度"]
+    return "".join(rng.choice(pieces) for _ in range(3000))
+
+
+def test_quantity_candidates_give_the_finditer_matches():
+    from pipeline.quantities import _matches, compact_text, load_quantity_rules
+
+    rules = load_quantity_rules(RULES)
+    filtered = [r for r in rules.rules if r.prefilter is not None]
+    assert len(filtered) >= 4
+    texts = _texts() + [_numeric_noise(seed) for seed in range(4)] + ["１２３𝟒5万元至𝟔万元，二十个"]
+    for text in texts:
+        compact = compact_text(text)[0]
+        got = sorted((order, m.span()) for order, _, m in _matches(compact, rules.rules))
+        want = sorted((order, m.span()) for order, rule in enumerate(rules.rules)
+                      for m in rule.pattern.finditer(compact))
+        assert got == want
