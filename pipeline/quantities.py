@@ -20,6 +20,7 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ class QuantityRule:
     kind: str = ""
     factor: Decimal = Decimal(1)
     #: How to find where the rule can match without scanning the whole text (see
-    #: ``_PREFILTERS``): None (plain ``finditer``), ``("unit", chars)`` or ``("range", chars, reach)``.
+    #: ``_PREFILTERS``): None (plain ``finditer``), ``("unit", chars)``, ``("range", chars, reach)``
+    #: or ``("first", chars)``.
     prefilter: tuple | None = None
 
 
@@ -303,6 +305,9 @@ def _compile_rule(rule: Rule, names: Mapping[str, str], lists: Mapping[str, list
 #            characters is the first character of a unit of the rule;
 #   "range": has a range separator within the chunk after p or within the longest
 #            unit after the chunk (2万元至3万元).
+# A rule of kind "first" (a currency symbol or name before the number) starts with a
+# lookbehind and its \L<prefix_units>: it is tried only at the first characters of
+# those (a class scan of ``re``), not at every character as ``finditer`` would.
 # The rule is then run with ``pattern.match`` at the surviving positions, left to
 # right, skipping those inside its previous match: the same matches as ``finditer``.
 # The conditions were derived from these exact patterns (and the names LEFT, SIGN,
@@ -317,6 +322,7 @@ _PREFILTERS = {
     "quantities.measure": ("b40032f5468b9539", "unit"),
     "quantities.count": ("3f1845061855a99a", "unit"),
     "quantities.duration": ("1852fff0af9153de", "unit"),
+    "quantities.money_symbol": ("512f7e1f8e5cf558", "first"),
 }
 _CN_NUMERAL_CHARS = "〇零○一二三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億两兩兆"
 #: What {NUM} {MARK}? {SCALE_Q}? {MARK}? can be made of (numerals, 点, signs, thousands
@@ -336,6 +342,11 @@ def _prefilter(rule_id: str, pattern: Any) -> tuple | None:
     known = _PREFILTERS.get(rule_id)
     if known is None or hashlib.sha1(pattern.pattern.encode()).hexdigest()[:16] != known[0]:
         return None
+    if known[1] == "first":
+        prefix_units = pattern.named_lists.get("prefix_units", ())
+        if not prefix_units or not all(u for u in prefix_units):
+            return None
+        return ("first", frozenset(u[0] for u in prefix_units))
     units = pattern.named_lists.get("units", ())
     if not units or not all(u for u in units):
         return None
@@ -431,6 +442,16 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
     for order, rule in enumerate(rules):
         if rule.prefilter is None:
             out.extend((order, rule, m) for m in rule.pattern.finditer(compact))
+        elif rule.prefilter[0] == "first":
+            last_end = 0
+            match = rule.pattern.match
+            for found in _class_regex(rule.prefilter[1]).finditer(compact):
+                p = found.start()
+                if p >= last_end:
+                    m = match(compact, p)
+                    if m is not None:
+                        out.append((order, rule, m))
+                        last_end = m.end()
         else:
             filtered.append([order, rule, rule.pattern.match, 0])
     if not filtered:
@@ -448,6 +469,13 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
     return out
 
 
+@lru_cache(maxsize=64)
+def _class_regex(chars: frozenset[str]) -> Any:
+    import re  # the standard module: it skips to the characters of a class in C
+
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
 _CANDIDATES: dict[tuple, Any] = {}
 _RE_ASTRAL = regex.compile("[\U00010000-\U0010FFFF]")
 
@@ -455,7 +483,7 @@ _RE_ASTRAL = regex.compile("[\U00010000-\U0010FFFF]")
 def _candidates_regex(rules: tuple[QuantityRule, ...], astral: bool) -> Any:
     """One ``re`` pattern matching (one character, at p) every place where {NUM} may
     start, with group k set when the condition of the k-th rule holds there."""
-    key = (tuple((r.prefilter[0], frozenset(r.prefilter[1]), r.prefilter[2] if r.prefilter[0] == "range" else 0)
+    key = (tuple((r.prefilter[0], r.prefilter[1], r.prefilter[2] if r.prefilter[0] == "range" else 0)
                  for r in rules), astral)
     found = _CANDIDATES.get(key)
     if found is not None:
@@ -583,63 +611,69 @@ def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, com
     return _Candidate(m.start(), m.end(), order, rule.id, *reading[1:])
 
 
+@lru_cache(maxsize=None)
+def _short_blockers(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(w for w in words if len(w) <= 6)  # read within 6 characters
+
+
 def _read(m: Any, rule: QuantityRule, rules: QuantityRules) -> tuple | bool:
     """What ``_interpret`` needs of a match that depends on its groups alone: False
     when it is no quantity, else the unit's ``not_followed_by`` words (checked on the
     text after the unit) and the candidate's fields from ``number`` on."""
     groups = rule.groups
-    num_text = m.group("num")
+    get = m.groupdict().get  # one call for all the groups (None for a group the rule lacks)
+    num_text = get("num")
     if not num_text:
         return False
     entry = None
     blockers: tuple[str, ...] = ()
-    if "unit" in groups and m.group("unit"):
-        entry = rules.units.get(m.group("unit"))
+    if "unit" in groups and get("unit"):
+        entry = rules.units.get(get("unit"))
         if entry is None:
             return False
         unit, kind, factor = entry.unit, entry.kind, entry.factor
-        blockers = tuple(w for w in entry.not_followed_by if len(w) <= 6)  # read within 6 characters
+        blockers = _short_blockers(entry.not_followed_by)
         if entry.arabic_only and not any(ch.isascii() and ch.isdigit() for ch in num_text):
             return False
     else:
         unit, kind, factor = rule.unit, rule.kind, rule.factor
     try:
         number, num_scale = _split_number(num_text.replace(" ", ""))
-        scale = _scale(m.group("scale") if "scale" in groups else None)
+        scale = _scale(get("scale") if "scale" in groups else None)
     except (ValueError, KeyError, InvalidOperation):
         return False
-    is_range = "num_max" in groups and bool(m.group("num_max"))
+    is_range = "num_max" in groups and bool(get("num_max"))
     if num_scale != 1 and scale != 1 and not is_range:
         return False  # 两万万: not a numeral
     scale *= num_scale
-    approx = bool("approx" in groups and m.group("approx")) or (
-        entry is not None and ("多" in m.group("unit") or "余" in m.group("unit")))
-    if "half" in groups and m.group("half"):
+    approx = bool("approx" in groups and get("approx")) or (
+        entry is not None and ("多" in get("unit") or "余" in get("unit")))
+    if "half" in groups and get("half"):
         number += Decimal("0.5")
-    if "denom" in groups and m.group("denom"):
-        for ch in m.group("denom"):
+    if "denom" in groups and get("denom"):
+        for ch in get("denom"):
             factor = factor / _DENOMINATORS[ch]  # 千分之2.4 is 0.24 %
     multiplier = scale * factor
     value = number * multiplier
     value_max = None
     if unit == "year" and not approx and (_is_year(num_text) or (
-            "num_max" in groups and _is_year(m.group("num_max")))):
+            "num_max" in groups and _is_year(get("num_max")))):
         return False  # 2018 年, 2018-2020 年: dates
     if is_range:
         # a range: the scale and unit of the right end apply to the left one
         # unless it has its own (2至4亿元, 3万元至5万元)
         try:
-            high, high_num_scale = _split_number(m.group("num_max"))
-            high_scale = high_num_scale * _scale(m.group("scale") if "scale" in groups else None)
-            if "scale_min" in groups and m.group("scale_min"):
-                low_scale = _scale(m.group("scale_min")) * num_scale
+            high, high_num_scale = _split_number(get("num_max"))
+            high_scale = high_num_scale * _scale(get("scale") if "scale" in groups else None)
+            if "scale_min" in groups and get("scale_min"):
+                low_scale = _scale(get("scale_min")) * num_scale
             else:
                 low_scale = num_scale if num_scale != 1 else high_scale
         except (ValueError, KeyError, InvalidOperation):
             return False
         low_factor = factor
-        if "unit_min" in groups and m.group("unit_min"):
-            low_entry = rules.units.get(m.group("unit_min"))
+        if "unit_min" in groups and get("unit_min"):
+            low_entry = rules.units.get(get("unit_min"))
             if low_entry is None or low_entry.unit != unit:
                 return False
             low_factor = low_entry.factor
@@ -650,12 +684,12 @@ def _read(m: Any, rule: QuantityRule, rules: QuantityRules) -> tuple | bool:
             return False
     for i in (1, 2):
         key = f"sub{i}_num"
-        if key in groups and m.group(key):
-            sub = rules.sub_units.get(m.group(f"sub{i}_unit"))
+        if key in groups and get(key):
+            sub = rules.sub_units.get(get(f"sub{i}_unit"))
             if sub is None or sub.unit != unit:
                 return False
             try:
-                extra = parse_number(m.group(key)) * sub.factor
+                extra = parse_number(get(key)) * sub.factor
             except ValueError:
                 return False
             value += extra
