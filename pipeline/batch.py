@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 import traceback
 from collections import Counter, deque
@@ -315,6 +316,9 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
                 yield Job(key, doc_id)
 
     new_docs: dict[str, DocumentRows] = {}
+    if pool is not None:
+        # the parent mostly waits for the workers: import the table writer's pyarrow meanwhile
+        threading.Thread(target=_import_table_writer, daemon=True).start()
     with _progress(progress, len(files)) as bar:
         task = bar.add_task("documents", total=len(files)) if bar else None
         for result in map_jobs(scan(), settings, pool):
@@ -348,6 +352,11 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
     summary.mentions = Counter(row[_KIND] for row in mention_rows)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _import_table_writer() -> None:
+    import pyarrow.compute  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
 
 
 def _safe_sha(path: Path) -> str | None:

@@ -17,8 +17,10 @@ import csv
 import io
 import os
 import tempfile
+from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,54 +259,107 @@ def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Seq
     ``ORPHAN_COLUMNS`` order. The same bytes as from frames.
 
     ``mentions`` must be ``table_record``s; ``lines``, when given, their
-    ``mention_csv_lines`` (made by the workers).
+    ``mention_csv_lines`` (made by the workers). The per-kind tables are the
+    mentions table's Arrow columns taken at the kind's rows.
     """
+    import pyarrow as pa
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    documents = [table_record("documents", row) for row in documents]
     if lines is None:
         maker = CsvLines()
         lines = [mention_csv_lines(row, maker) for row in mentions]
     maker = CsvLines()
     suffixes = [_NO_REVIEW if not (row[-3] or row[-2] or row[-1]) else "," + maker.line(row[_N_BODY:])
                 for row in mentions]
-    kind_rows: dict[str, list] = {name: [] for name in KIND_TABLES}
+    kind_rows: dict[str, list[int]] = {name: [] for name in KIND_TABLES}
     kind_text: dict[str, list[str]] = {name: [] for name in KIND_TABLES}
-    for row, (_, kind_line), suffix in zip(mentions, lines, suffixes):
+    for i, (row, (_, kind_line), suffix) in enumerate(zip(mentions, lines, suffixes)):
         picks = _KIND_PICKS.get(row[_KIND_INDEX])
         if picks:
-            kind_rows[picks[0]].append(tuple(row[i] for i in picks[1]))
+            kind_rows[picks[0]].append(i)
             kind_text[picks[0]].append(kind_line + suffix)
-    tables: dict[str, tuple[Sequence[Sequence], Sequence[str] | None]] = {
-        "documents": (documents, None),
-        "mentions": (mentions, [body + suffix for (body, _), suffix in zip(lines, suffixes)]),
+
+    mention_arrays = _arrow_arrays("mentions", _columns("mentions", mentions))
+    tables: dict[str, tuple[Any, list[str]]] = {
+        "documents": _table_and_csv("documents", [table_record("documents", row) for row in documents]),
+        "mentions": (mention_arrays, [body + suffix for (body, _), suffix in zip(lines, suffixes)]),
     }
-    for name in KIND_TABLES:
-        tables[name] = (kind_rows[name], kind_text[name])
+    for name, (_, columns) in KIND_TABLES.items():
+        rows = kind_rows[name]
+        if rows:
+            taken = pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(array("q", rows))])
+            arrays = [mention_arrays[MENTION_COLUMNS.index(c)].take(taken) for c in columns]
+        else:
+            arrays = _arrow_arrays(name, [[] for _ in columns])
+        tables[name] = (arrays, kind_text[name])
     if orphans is not None:
-        tables["orphaned_reviews"] = ([table_record("orphaned_reviews", row) for row in orphans], None)
+        tables["orphaned_reviews"] = _table_and_csv(
+            "orphaned_reviews", [table_record("orphaned_reviews", row) for row in orphans])
     written = []
-    for name, (rows, text) in tables.items():
-        columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in TABLE_SPECS[name][0]]
-        if text is None:
-            maker = CsvLines()
-            text = [maker.line(row) for row in rows]
+    for name, (arrays, text) in tables.items():
         header = CsvLines().line(TABLE_SPECS[name][0])
         _atomic_write_bytes(out_dir / f"{name}.csv", "".join([header, *text]).encode("utf-8-sig"))
-        _atomic_write_bytes(out_dir / f"{name}.parquet", parquet_bytes(name, columns))
+        _atomic_write_bytes(out_dir / f"{name}.parquet", parquet_bytes(name, arrays))
         written.append(out_dir / f"{name}.csv")
     return written
 
 
-def parquet_bytes(name: str, columns: Sequence[list]) -> bytes:
-    """The Parquet file pandas' ``to_parquet`` writes for these typed columns, made with pyarrow alone."""
+def _columns(name: str, rows: Sequence[Sequence]) -> list[list]:
+    return [list(col) for col in zip(*rows)] if rows else [[] for _ in TABLE_SPECS[name][0]]
+
+
+def _table_and_csv(name: str, records: list[tuple]) -> tuple[list, list[str]]:
+    maker = CsvLines()
+    return _arrow_arrays(name, _columns(name, records)), [maker.line(row) for row in records]
+
+
+def _arrow_arrays(name: str, columns: Sequence[list]) -> list:
+    schema = arrow_schema(name, not columns or not columns[0])
+    return [_arrow_array(values, field.type) for values, field in zip(columns, schema)]
+
+
+def parquet_bytes(name: str, arrays: Sequence) -> bytes:
+    """The Parquet file pandas' ``to_parquet`` writes for table ``name``, made with pyarrow alone."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = arrow_schema(name, not columns or not columns[0])
-    arrays = [pa.array(values, type=field.type) for values, field in zip(columns, schema)]
+    schema = arrow_schema(name, not arrays or len(arrays[0]) == 0)
     buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), buffer, compression="snappy")
+    pq.write_table(pa.Table.from_arrays(list(arrays), schema=schema), buffer, compression="snappy")
     return buffer.getvalue()
+
+
+def _arrow_array(values: list, type_):
+    """An Arrow array of typed values (str; int, float or None), built from its buffers:
+    ``pyarrow.array`` imports pandas (~0.7 s) to check whether the values are a Series."""
+    import pyarrow as pa
+
+    n = len(values)
+    if pa.types.is_large_string(type_) or pa.types.is_string(type_):
+        if None in values:
+            values = ["" if v is None else v for v in values]  # text columns hold "" for missing
+        joined = "".join(values)
+        if joined.isascii():  # one byte a character
+            data, sizes = joined.encode("ascii"), map(len, values)
+        else:
+            encoded = [v.encode("utf-8") for v in values]
+            data, sizes = b"".join(encoded), map(len, encoded)
+        offsets = array("q" if pa.types.is_large_string(type_) else "i", accumulate(sizes, initial=0))
+        return pa.Array.from_buffers(type_, n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    if pa.types.is_int64(type_) or pa.types.is_float64(type_):
+        code, zero = ("q", 0) if pa.types.is_int64(type_) else ("d", 0.0)
+        valid = None
+        if None in values:
+            bits = bytearray((n + 7) // 8)
+            for i, v in enumerate(values):
+                if v is not None:
+                    bits[i >> 3] |= 1 << (i & 7)
+            valid = pa.py_buffer(bytes(bits))
+            values = [zero if v is None else v for v in values]
+        return pa.Array.from_buffers(type_, n, [valid, pa.py_buffer(array(code, values))])
+    if pa.types.is_null(type_):
+        return pa.nulls(n)
+    return pa.array(values, type=type_)  # not a type the tables use
 
 
 def read_table_rows(path: Path, name: str) -> list[tuple] | None:
