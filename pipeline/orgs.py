@@ -33,7 +33,8 @@ import regex
 
 from .errors import RuleProblem
 from .records import Analysis, Entity, Mention, Sentence, Token
-from .rules import Rule, RuleFile, WordFinder, compile_pattern, literal_starts, load_rule_file, raise_problems
+from .rules import (Rule, RuleFile, WordFinder, compile_cached, compile_pattern, literal_starts, load_rule_file,
+                    raise_problems, save_pattern_cache)
 
 ORG_TYPES = ("company", "government", "education", "research", "zone", "platform", "association", "other")
 RULE_FILES = ("organizations.yaml", "gazetteer_orgs.yaml")
@@ -132,22 +133,24 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
                     word_types.setdefault(str(w), org_rule.org_type)
     raise_problems(problems)
     listed = [w for r in compiled for w in r.words]
-    return OrgRules(
+    out = OrgRules(
         rules=compiled,
         stop_words=frozenset(lists["stop_words"]),
         tentative_words=frozenset(lists.get("tentative_words", [])),
-        re_trailing=regex.compile(r"[（(](?:\L<b>)[）)]", b=lists.get("trailing_brackets") or ["\x00"]),
+        re_trailing=compile_cached(r"[（(](?:\L<b>)[）)]", {"b": lists.get("trailing_brackets") or ["\x00"]}),
         generic_stems=frozenset(lists["generic_stems"]),
-        not_followed_by=regex.compile(r"\L<w>", w=lists["not_followed_by"]),
+        not_followed_by=compile_cached(r"\L<w>", {"w": lists["not_followed_by"]}),
         suffix_types=suffix_types,
         word_types=word_types,
-        re_suffix=regex.compile(r"(?:\L<s>)$", s=sorted(suffix_types)),
+        re_suffix=compile_cached(r"(?:\L<s>)$", {"s": sorted(suffix_types)}),
         cue_words=frozenset({*suffix_types, *word_types}),
         cue_chars=frozenset(lists["cue_chars"]),
         not_cue_words=frozenset(lists["not_cue_words"]),
         files=files,
         word_finder=WordFinder(listed) if listed and min(map(len, listed)) >= 2 else None,
     )
+    save_pattern_cache()
+    return out
 
 
 def _compile_rule(rule: Rule, f: RuleFile, lists: dict[str, list[str]]) -> tuple[OrgRule | None, list[RuleProblem]]:
@@ -179,7 +182,7 @@ def _compile_rule(rule: Rule, f: RuleFile, lists: dict[str, list[str]]) -> tuple
     if kind == "strip_suffixes":
         ordered = tuple(sorted(data[kind], key=len, reverse=True))
         return OrgRule(rule.id, "short_form", org_type, "none", None, ordered), []
-    rx = regex.compile(r"\L<w>", w=data[kind])
+    rx = compile_cached(r"\L<w>", {"w": data[kind]})
     return OrgRule(rule.id, "suffix" if kind == "suffixes" else "words", org_type, extend, rx,
                    words=tuple(data[kind])), []
 
@@ -187,7 +190,7 @@ def _compile_rule(rule: Rule, f: RuleFile, lists: dict[str, list[str]]) -> tuple
 # ---------------------------------------------------------------- token helpers
 
 _pos_lock = threading.Lock()
-_pos_table: dict[str, str] | None = None
+_pos_table: _TagTable | None = None
 
 
 def word_tag(word: str) -> str | None:
@@ -196,8 +199,75 @@ def word_tag(word: str) -> str | None:
     if _pos_table is None:
         with _pos_lock:
             if _pos_table is None:
-                _pos_table = load_tag_table()
+                _pos_table = _TagTable(_load_tag_buckets())
     return _pos_table.get(word)
+
+
+class _TagTable:
+    """jieba's word -> tag table, made into a dict one first character at a time.
+
+    Making the whole 350k-word dict costs ~0.3 s of every start; a document looks
+    up words of a few hundred first characters.
+    """
+
+    __slots__ = ("_buckets", "_table", "_done")
+
+    def __init__(self, buckets: dict[str, tuple[str, str]]) -> None:
+        self._buckets = buckets  # first character -> (words, tags), each joined by newlines
+        self._table: dict[str, str] = {}
+        self._done: set[str] = set()
+
+    def get(self, word: str) -> str | None:
+        first = word[:1]
+        if first not in self._done:
+            bucket = self._buckets.get(first)
+            if bucket is not None:
+                self._table.update(zip(bucket[0].split("\n"), bucket[1].split("\n")))
+            self._done.add(first)  # after the update: another thread never sees a half bucket as done
+        return self._table.get(word)
+
+
+def _load_tag_buckets() -> dict[str, tuple[str, str]]:
+    """``load_tag_table`` grouped by first character, cached (marshal) like it."""
+    import marshal
+
+    cache = _tag_cache_path("buckets")
+    try:
+        return marshal.loads(cache.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    grouped: dict[str, tuple[list[str], list[str]]] = {}
+    for word, tag in load_tag_table().items():
+        words, tags = grouped.setdefault(word[:1], ([], []))
+        words.append(word)
+        tags.append(tag)
+    buckets = {first: ("\n".join(words), "\n".join(tags)) for first, (words, tags) in grouped.items()}
+    _write_cache(cache, marshal.dumps(buckets))
+    return buckets
+
+
+def _tag_cache_path(kind: str) -> Path:
+    """The cache file of jieba's tag table, keyed by its dictionary's size and mtime."""
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.find_spec("jieba")
+    st = (Path(spec.origin).parent / "dict.txt").stat()
+    name = "tags" if kind == "table" else f"tags-{kind}"
+    return Path(tempfile.gettempdir()) / f"zhextract-jieba-{name}-{st.st_size}-{int(st.st_mtime)}.marshal"
+
+
+def _write_cache(cache: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # no cache: the next start parses the dictionary again
 
 
 def load_tag_table() -> dict[str, str]:
@@ -209,29 +279,19 @@ def load_tag_table() -> dict[str, str]:
     """
     import importlib.util
     import marshal
-    import os
-    import tempfile
 
-    spec = importlib.util.find_spec("jieba")
-    dict_path = Path(spec.origin).parent / "dict.txt"
-    st = dict_path.stat()
-    cache = Path(tempfile.gettempdir()) / f"zhextract-jieba-tags-{st.st_size}-{int(st.st_mtime)}.marshal"
+    cache = _tag_cache_path("table")
     try:
         return marshal.loads(cache.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         pass
+    dict_path = Path(importlib.util.find_spec("jieba").origin).parent / "dict.txt"
     table: dict[str, str] = {}
     for line in dict_path.read_text(encoding="utf-8").splitlines():
         parts = line.split(" ")
         if len(parts) == 3:  # word freq tag, as jieba.posseg reads it
             table[parts[0]] = parts[2]
-    try:
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(marshal.dumps(table))
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # no cache: the next start parses the dictionary again
+    _write_cache(cache, marshal.dumps(table))
     return table
 
 

@@ -31,7 +31,8 @@ from . import numerals
 from .errors import RuleProblem
 from .numerals import SCALE_WORDS, parse_number
 from .records import Analysis, Mention
-from .rules import Rule, RuleFile, compile_pattern, load_rule_file, raise_problems
+from .rules import (Rule, RuleFile, compile_cached, compile_pattern, load_rule_file, raise_problems,
+                    save_pattern_cache)
 
 #: Keys a rule of rules/quantities.yaml may have besides id, description, examples.
 RULE_KEYS = frozenset({"pattern", "unit", "kind", "factor", "kinds", "except_kinds"})
@@ -166,7 +167,7 @@ def load_quantity_rules(rules_dir: Path) -> QuantityRules:
                             else "change:") + word] = cls
     blockers = lists.get("after_qualifier_blockers", [])
     raise_problems(problems)
-    return QuantityRules(
+    out = QuantityRules(
         rules=compiled,
         units=units,
         sub_units=sub_units,
@@ -178,6 +179,8 @@ def load_quantity_rules(rules_dir: Path) -> QuantityRules:
         after_reach=max((len(w) for n in AFTER_LISTS for w in lists.get(n, [])), default=0)
         + max((len(w) for w in blockers), default=0),
     )
+    save_pattern_cache()
+    return out
 
 
 def _line(rule_file: RuleFile, rule_id: str) -> int:
@@ -359,16 +362,16 @@ def _suffix_regex(words: list[str], tail: str = "") -> Any:
     """A regex finding the longest listed word that ends a string (then ``tail``)."""
     if not words:
         return None
-    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
-    return regex.compile(f"(?:{alternation}){tail}\\Z")
+    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+    return compile_cached(f"(?:{alternation}){tail}\\Z", {})
 
 
 def _prefix_regex(words: list[str], blockers: list[str]) -> Any:
     if not words:
         return None
-    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
+    alternation = "|".join(regex.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
     block = "|".join(regex.escape(w) for w in blockers)
-    return regex.compile(f"(?:{alternation})" + (f"(?!{block})" if block else ""))
+    return compile_cached(f"(?:{alternation})" + (f"(?!{block})" if block else ""), {})
 
 
 # -- extraction -------------------------------------------------------------------------
@@ -495,7 +498,7 @@ def _candidates_regex(rules: tuple[QuantityRule, ...], astral: bool) -> Any:
         # are left out when the text has none (digits of other scripts)
         return "".join(re.escape(c) for c in sorted(set(chars)) if astral or c <= "\uffff")
 
-    digits = _digits()
+    digits = _digits(astral)
     chunk = cls(_CHUNK_CHARS | digits)
     flags = []
     for kind, chars, reach in key[0]:
@@ -513,15 +516,17 @@ def _candidates_regex(rules: tuple[QuantityRule, ...], astral: bool) -> Any:
     return found
 
 
-_DIGIT_CHARS: frozenset[str] | None = None
+_DIGIT_CHARS: dict[bool, frozenset[str]] = {}
 
 
-def _digits() -> frozenset[str]:
-    """Every character that ``\\d`` matches (the rules' digits are Unicode digits)."""
-    global _DIGIT_CHARS
-    if _DIGIT_CHARS is None:
-        _DIGIT_CHARS = frozenset(regex.findall(r"\d", "".join(map(chr, range(0x30000)))))
-    return _DIGIT_CHARS
+def _digits(astral: bool = True) -> frozenset[str]:
+    """Every character that ``\\d`` matches (the rules' digits are Unicode digits);
+    only those up to U+FFFF unless ``astral`` (a third of the time to compute)."""
+    found = _DIGIT_CHARS.get(astral)
+    if found is None:
+        found = _DIGIT_CHARS[astral] = frozenset(
+            regex.findall(r"\d", "".join(map(chr, range(0x30000 if astral else 0x10000)))))
+    return found
 
 
 def compact_text(text: str) -> tuple[str, list[int], list[int]]:

@@ -289,9 +289,105 @@ def compile_pattern(
     if missing:
         return None, [rule.where(f"undefined list \\L<{name}> in pattern") for name in sorted(missing)]
     try:
-        return regex.compile(expanded, **{name: lists[name] for name in used}), []
+        return compile_cached(expanded, {name: lists[name] for name in used}), []
     except regex.error as exc:
         return None, [rule.where(f"bad regex: {exc}")]
+
+
+# -- compiled patterns of earlier runs ---------------------------------------------------
+# Compiling the rules costs ~0.5 s of every start, nearly all in the `regex` module's
+# parser (written in Python). A compiled `regex` pattern pickles as its compiled code
+# (``copyreg``: the arguments of ``_regex.compile``), and unpickling skips the parser;
+# the same data is kept here between runs, as marshal data in the temp folder (as jieba
+# caches its dictionary), keyed by the pattern, its lists and the regex version. A
+# pattern not found there is compiled as usual (errors then reported as usual).
+
+_pattern_cache: dict[str, tuple] | None = None  # key -> compile arguments, from the file
+_compiled: dict[str, regex.Pattern] = {}
+_unsaved = False
+
+
+def compile_cached(pattern: str, lists: Mapping[str, Sequence[str]]) -> regex.Pattern:
+    """``regex.compile(pattern, **lists)``, from the compiled patterns of earlier runs when there."""
+    global _unsaved
+    import copyreg
+    import hashlib
+
+    key = hashlib.sha256(repr((pattern, regex.DEFAULT_VERSION, sorted(
+        (name, sorted(str(w) for w in words)) for name, words in lists.items()))).encode()).hexdigest()
+    found = _compiled.get(key)
+    if found is not None:
+        return found
+    cache = _load_pattern_cache()
+    data = cache.get(key)
+    if data is not None:
+        try:
+            reduce = copyreg.dispatch_table[regex.Pattern]
+            constructor = reduce(regex.compile(""))[0]
+            found = _compiled[key] = constructor(*data)
+            return found
+        except Exception:  # noqa: BLE001 - unusable cache entry: compile
+            cache.pop(key, None)
+    found = _compiled[key] = regex.compile(pattern, **lists)
+    try:
+        cache[key] = copyreg.dispatch_table[regex.Pattern](found)[1]
+        _unsaved = True
+    except Exception:  # noqa: BLE001 - not cacheable: compiled again next time
+        pass
+    return found
+
+
+def _pattern_cache_path() -> Path:
+    import os
+    import sys
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / (
+        f"zhextract-patterns-{regex.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{uid}.marshal")
+
+
+def _load_pattern_cache() -> dict[str, tuple]:
+    global _pattern_cache
+    if _pattern_cache is None:
+        import marshal
+        import os
+
+        _pattern_cache = {}
+        path = _pattern_cache_path()
+        try:
+            # only a file of this user: compiled code from elsewhere is not trusted
+            if not hasattr(os, "getuid") or path.stat().st_uid == os.getuid():
+                loaded = marshal.loads(path.read_bytes())
+                if isinstance(loaded, dict):
+                    _pattern_cache = loaded
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    return _pattern_cache
+
+
+def save_pattern_cache() -> None:
+    """Write the patterns compiled since the cache was read (rule loaders call it at their end)."""
+    global _unsaved
+    if not _unsaved or _pattern_cache is None:
+        return
+    import marshal
+    import os
+    import tempfile
+
+    path = _pattern_cache_path()
+    if len(_pattern_cache) > 2000:  # rules edited many times: keep what this process uses
+        for key in [k for k in _pattern_cache if k not in _compiled]:
+            del _pattern_cache[key]
+    try:
+        data = marshal.dumps(_pattern_cache)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        _unsaved = False
+    except (OSError, ValueError):
+        pass  # no cache: the next start compiles again
 
 
 def raise_problems(problems: Sequence[RuleProblem]) -> None:
@@ -358,7 +454,7 @@ _META = frozenset("\\()[]{}|?*+.^$")
 
 def literal_elements(pattern: str, lists: Mapping[str, Sequence[str]]) -> list[frozenset[str]] | None:
     """``pattern`` as a sequence of finite sets of strings, when it is made only of
-    literal characters, ``\L<list>``s and ``(?:…|…)`` groups, each optionally followed
+    literal characters, ``\\L<list>``s and ``(?:…|…)`` groups, each optionally followed
     by ``?`` (a set then holds ``""``); else None. A match of the pattern is one string
     of each set, in order (which ones, the regex engine decides)."""
     try:

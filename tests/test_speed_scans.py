@@ -112,3 +112,20 @@ def test_quantity_candidates_give_the_finditer_matches():
         want = sorted((order, m.span()) for order, rule in enumerate(rules.rules)
                       for m in rule.pattern.finditer(compact))
         assert got == want
+
+
+def test_patterns_from_the_cache_match_like_freshly_compiled_ones():
+    import copyreg
+
+    from pipeline.quantities import load_quantity_rules
+
+    loaded = load_quantity_rules(RULES)
+    texts = _texts() + [_numeric_noise(1)]
+    for rule in loaded.rules:
+        data = copyreg.dispatch_table[regex.Pattern](rule.pattern)[1]  # what the cache keeps
+        fresh = regex.compile(rule.pattern.pattern, **rule.pattern.named_lists)
+        again = copyreg.dispatch_table[regex.Pattern](fresh)[0](*data)
+        assert again.groupindex == fresh.groupindex and again.named_lists == fresh.named_lists
+        for text in texts:
+            assert [m.span() + m.groups() for m in again.finditer(text)] == \
+                [m.span() + m.groups() for m in fresh.finditer(text)]
