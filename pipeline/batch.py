@@ -34,7 +34,7 @@ from .process import DocumentResult, document_row, load_resources, process_docum
 from .reviews import carry_over_reviews, read_reviews
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
 from .write import (
-    DOCUMENT_COLUMNS, MENTION_COLUMNS, CsvLines, mention_csv_lines, read_table_rows, table_record, write_json,
+    DOCUMENT_COLUMNS, MENTION_COLUMNS, MentionBlock, read_table_rows, table_record, table_records, write_json,
     write_table_rows, write_text,
 )
 
@@ -122,16 +122,13 @@ def run_fingerprint(settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class DocumentRows:
-    """One document ready for the tables, as a worker sends it back.
-
-    The mention rows are ``write.table_record``s in ``MENTION_COLUMNS`` order
-    (sorted by offset) with their CSV lines already made, so the parent only
-    joins strings; ``clean_text`` is None once the worker wrote it.
-    """
+    """One document ready for the tables, as a worker sends it back: its
+    ``documents.csv`` row, its mentions as a ``write.MentionBlock`` (records
+    sorted by offset, with their CSV text already made, so the parent only joins
+    strings), and its clean text unless the worker wrote it."""
 
     document: dict[str, Any]
-    mentions: list[tuple]
-    lines: list[tuple[str, str]]
+    mentions: MentionBlock
     clean_text: str | None = None
 
 
@@ -170,10 +167,12 @@ def process_job(job: Job, settings: Settings | None = None) -> DocumentResult:
 def table_rows(result: DocumentResult, out_dir: Path | None = None) -> DocumentRows:
     """A document's result as table-ready rows; its clean text written to ``out_dir/text``
     when given (else, or when that fails, left for the parent to write)."""
-    records = sorted((table_record("mentions", [row.get(c) for c in MENTION_COLUMNS]) for row in result.mentions),
-                     key=_offset_order)
-    maker = CsvLines()
-    lines = [mention_csv_lines(record, maker) for record in records]
+    rows = result.mentions
+    if rows and all(list(row) == MENTION_COLUMNS for row in rows):  # as process.mention_rows makes them
+        values = [tuple(row.values()) for row in rows]
+    else:
+        values = [tuple(row.get(c) for c in MENTION_COLUMNS) for row in rows]
+    records = sorted(table_records("mentions", values), key=_offset_order)
     text = result.clean_text
     if text is not None and out_dir is not None and result.document["status"] == "ok":
         try:
@@ -181,7 +180,7 @@ def table_rows(result: DocumentResult, out_dir: Path | None = None) -> DocumentR
             text = None
         except OSError:
             pass  # the parent tries again, and stops the run if it fails too
-    return DocumentRows(result.document, records, lines, text)
+    return DocumentRows(result.document, MentionBlock(records), text)
 
 
 def process_job_rows(job: Job, settings: Settings | None = None, write_texts: bool = True) -> DocumentRows:
@@ -343,13 +342,21 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
     prev_docs = read_table_rows(out_dir / "documents.parquet", "documents")
     prev_mentions = read_table_rows(out_dir / "mentions.parquet", "mentions")
     prev_orphans = read_table_rows(out_dir / "orphaned_reviews.parquet", "orphaned_reviews")
-    doc_rows, mention_rows, lines = _merge(files, unchanged, new_docs, prev_docs, prev_mentions)
-    mention_rows, orphans = carry_over_reviews(mention_rows, MENTION_COLUMNS, reviews, prev_orphans, prev_mentions)
-    write_table_rows(out_dir, doc_rows, mention_rows, orphans, lines)
+    doc_rows, blocks = _merge(files, unchanged, new_docs, prev_docs, prev_mentions)
+    records = [r for block in blocks for r in block.records]
+    records, orphans = carry_over_reviews(records, MENTION_COLUMNS, reviews, prev_orphans, prev_mentions)
+    at = 0
+    for block in blocks:  # a block with a review carried over makes its CSV text again
+        old = block.records
+        new = records[at:at + len(old)]
+        at += len(old)
+        if any(a is not b for a, b in zip(new, old)):
+            block.records = new
+    write_table_rows(out_dir, doc_rows, blocks, orphans)
     manifest["documents"] = {k: v for k, v in entries.items() if Path(k).exists()}
     manifest["pipeline_version"] = __version__
     write_json(out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
-    summary.mentions = Counter(row[_KIND] for row in mention_rows)
+    summary.mentions = Counter(row[_KIND] for row in records)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -368,9 +375,9 @@ def _safe_sha(path: Path) -> str | None:
 
 def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str, DocumentRows],
            prev_docs: list[tuple] | None, prev_mentions: list[tuple] | None
-           ) -> tuple[list[tuple], list[tuple], list[tuple[str, str]]]:
-    """Rows of this run plus kept rows of earlier runs, ordered by path then offset,
-    with the mentions' CSV lines.
+           ) -> tuple[list[tuple], list[MentionBlock]]:
+    """Rows of this run plus kept rows of earlier runs, ordered by path then offset:
+    the documents, and the mentions as one block per document.
 
     Documents of earlier runs that were not named this time are kept while their
     file exists; a document that was deleted drops out (its reviews become orphans).
@@ -394,17 +401,10 @@ def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str
                     row = row[:status_at] + ("unchanged",) + row[status_at + 1:]
                 doc_rows[path] = row
                 kept[path] = sorted(by_doc.get(row[id_at], []), key=_offset_order)
-    mention_rows: list[tuple] = []
-    lines: list[tuple[str, str]] = []
-    maker = CsvLines()
-    for path in sorted(doc_rows):
-        if path in new_docs:
-            mention_rows.extend(new_docs[path].mentions)
-            lines.extend(new_docs[path].lines)
-        else:
-            mention_rows.extend(kept.get(path, []))
-            lines.extend(mention_csv_lines(row, maker) for row in kept.get(path, []))
-    return [doc_rows[p] for p in sorted(doc_rows)], mention_rows, lines
+    ordered = sorted(doc_rows)
+    blocks = [new_docs[path].mentions if path in new_docs else MentionBlock(kept.get(path, []), with_csv=False)
+              for path in ordered]
+    return [doc_rows[p] for p in ordered], blocks
 
 
 class _NoProgress:

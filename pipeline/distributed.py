@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ZhextractError
 from .process import document_row, load_resources
+from .write import MentionBlock
 
 if TYPE_CHECKING:
     from .batch import DocumentRows, Job
@@ -74,7 +75,7 @@ def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentR
                 yield result
             except Exception as exc:  # the worker died or the task was lost
                 message = f"dask worker failed: {type(exc).__name__}: {exc}".splitlines()[0]
-                yield DocumentRows(document_row(job.path, job.doc_id, status="error", error=message), [], [])
+                yield DocumentRows(document_row(job.path, job.doc_id, status="error", error=message), MentionBlock([]))
             finally:
                 future.release()
     finally:

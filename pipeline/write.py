@@ -19,6 +19,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -147,8 +148,8 @@ def write_tables(out_dir: Path, documents: pd.DataFrame, mentions: pd.DataFrame,
         frame = frame.reindex(columns=columns).astype(object)
         return list(frame.where(frame.notna(), None).itertuples(index=False, name=None))
 
-    mention_records = [table_record("mentions", row) for row in rows(mentions, MENTION_COLUMNS)]
-    return write_table_rows(out_dir, rows(documents, DOCUMENT_COLUMNS), mention_records,
+    block = MentionBlock(table_records("mentions", rows(mentions, MENTION_COLUMNS)))
+    return write_table_rows(out_dir, rows(documents, DOCUMENT_COLUMNS), [block],
                             None if orphans is None else rows(orphans, ORPHAN_COLUMNS))
 
 
@@ -163,13 +164,9 @@ TABLE_SPECS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "orphaned_reviews": (ORPHAN_COLUMNS, [], []),
 }
 _KIND_INDEX = MENTION_COLUMNS.index("kind")
-_ID_INDEX = MENTION_COLUMNS.index("mention_id")
-_N_BODY = len(MENTION_COLUMNS) - len(REVIEW_COLUMNS)  # the review columns come last
-assert MENTION_COLUMNS[_N_BODY:] == REVIEW_COLUMNS
-assert all(cols[-len(REVIEW_COLUMNS):] == REVIEW_COLUMNS for _, cols in KIND_TABLES.values())
+_FLOAT_INDEXES = [MENTION_COLUMNS.index(c) for c in NUMBER_COLUMNS]
 #: kind -> (table name, indexes into MENTION_COLUMNS of its columns)
 _KIND_PICKS = {kind: (name, [MENTION_COLUMNS.index(c) for c in cols]) for name, (kind, cols) in KIND_TABLES.items()}
-_NO_REVIEW = ",,,\r\n"
 
 
 def _missing(value: Any) -> bool:
@@ -213,94 +210,124 @@ def table_record(name: str, values: Sequence) -> tuple:
     return tuple(cell(v) for cell, v in zip(_cell_types(name), values))
 
 
-def _shown(value: Any) -> str:
-    """A typed cell as the CSV shows it."""
-    if type(value) is str:
-        return value
-    if value is None:
-        return ""
-    if type(value) is float:
-        return format_number(value)
-    return str(value)
+def table_records(name: str, rows: Sequence[Sequence]) -> list[tuple]:
+    """``table_record`` of every row, a column at a time (most columns need no change)."""
+    if not rows:
+        return []
+    columns = list(zip(*rows))
+    for i, cell in enumerate(_cell_types(name)):
+        values = columns[i]
+        types = set(map(type, values))
+        if cell is text_cell:
+            done = types == {str}
+        elif cell is int_cell:
+            done = types == {int}
+        else:
+            done = types <= {float, type(None)} and not any(v != v for v in values if v is not None)
+        if not done:
+            columns[i] = [cell(v) for v in values]
+    return list(zip(*columns))
 
 
-class CsvLines:
-    """CSV lines (pandas' ``to_csv`` dialect: the csv module's minimal quoting, CRLF) one row at a time."""
-
-    def __init__(self) -> None:
-        self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
-
-    def line(self, cells: Iterable[Any]) -> str:
-        """The row's line, terminator included."""
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        self.writer.writerow([_shown(v) for v in cells])
-        return self.buffer.getvalue()
+def _csv_text(rows: Iterable[Sequence]) -> str:
+    """Rows as pandas' ``to_csv`` writes them: the csv module's minimal quoting, CRLF, None as ""."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
 
 
-def mention_csv_lines(record: Sequence, lines: CsvLines | None = None) -> tuple[str, str]:
-    """A mention's line in ``mentions.csv`` and in its kind's table, up to the review
-    cells (the run fills those in): ``table_record("mentions", …)`` in, two strings out.
+def _shown_numbers(record: tuple) -> tuple | list:
+    """A mention record with its numbers as the CSV shows them."""
+    if all(record[i] is None for i in _FLOAT_INDEXES):
+        return record
+    shown = list(record)
+    for i in _FLOAT_INDEXES:
+        shown[i] = format_number(shown[i])
+    return shown
 
-    Workers make these, so the parent only joins strings.
+
+class MentionBlock:
+    """Mentions of one document for the tables: ``table_record``s in ``MENTION_COLUMNS``
+    order, and their CSV text in ``mentions.csv`` and each kind's table.
+
+    Workers make these, so the parent only joins strings; ``records`` may be
+    replaced (the reviewers' columns carried over), which drops the CSV text
+    so that it is made again.
     """
-    lines = lines or CsvLines()
-    body = lines.line(record[:_N_BODY])[:-2]
-    picks = _KIND_PICKS.get(record[_KIND_INDEX])
-    kind_body = lines.line([record[i] for i in picks[1][:-len(REVIEW_COLUMNS)]])[:-2] if picks else ""
-    return body, kind_body
+
+    __slots__ = ("_records", "_csv")
+
+    def __init__(self, records: list[tuple], with_csv: bool = True) -> None:
+        self._records = records
+        self._csv: dict[str, str] | None = self._make_csv() if with_csv else None
+
+    @property
+    def records(self) -> list[tuple]:
+        return self._records
+
+    @records.setter
+    def records(self, records: list[tuple]) -> None:
+        self._records = records
+        self._csv = None
+
+    def csv(self, name: str) -> str:
+        if self._csv is None:
+            self._csv = self._make_csv()
+        return self._csv[name]
+
+    def _make_csv(self) -> dict[str, str]:
+        shown = [_shown_numbers(r) for r in self._records]
+        text = {"mentions": _csv_text(shown)}
+        for kind, (name, picks) in _KIND_PICKS.items():
+            text[name] = _csv_text([row[i] for i in picks] for row in shown if row[_KIND_INDEX] == kind)
+        return text
+
+    def __getstate__(self):
+        return (self._records, self._csv)
+
+    def __setstate__(self, state) -> None:
+        self._records, self._csv = state
 
 
-def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Sequence[Sequence],
-                     orphans: Sequence[Sequence] | None = None,
-                     lines: Sequence[tuple[str, str]] | None = None) -> list[Path]:
-    """``write_tables`` for rows: tuples in ``DOCUMENT_COLUMNS``, ``MENTION_COLUMNS`` and
-    ``ORPHAN_COLUMNS`` order. The same bytes as from frames.
+def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Sequence[MentionBlock],
+                     orphans: Sequence[Sequence] | None = None) -> list[Path]:
+    """``write_tables`` for rows: tuples in ``DOCUMENT_COLUMNS`` and ``ORPHAN_COLUMNS``
+    order, and the mentions as blocks (one per document, in table order).
+    The same bytes as from frames.
 
-    ``mentions`` must be ``table_record``s; ``lines``, when given, their
-    ``mention_csv_lines`` (made by the workers). The per-kind tables are the
-    mentions table's Arrow columns taken at the kind's rows.
+    The per-kind tables are the mentions table's Arrow columns taken at the kind's rows.
     """
     import pyarrow as pa
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    if lines is None:
-        maker = CsvLines()
-        lines = [mention_csv_lines(row, maker) for row in mentions]
-    maker = CsvLines()
-    suffixes = [_NO_REVIEW if not (row[-3] or row[-2] or row[-1]) else "," + maker.line(row[_N_BODY:])
-                for row in mentions]
-    kind_rows: dict[str, list[int]] = {name: [] for name in KIND_TABLES}
-    kind_text: dict[str, list[str]] = {name: [] for name in KIND_TABLES}
-    for i, (row, (_, kind_line), suffix) in enumerate(zip(mentions, lines, suffixes)):
-        picks = _KIND_PICKS.get(row[_KIND_INDEX])
-        if picks:
-            kind_rows[picks[0]].append(i)
-            kind_text[picks[0]].append(kind_line + suffix)
-
-    mention_arrays = _arrow_arrays("mentions", _columns("mentions", mentions))
+    records = [r for block in mentions for r in block.records]
+    mention_arrays = _arrow_arrays("mentions", _columns("mentions", records))
     tables: dict[str, tuple[Any, list[str]]] = {
-        "documents": _table_and_csv("documents", [table_record("documents", row) for row in documents]),
-        "mentions": (mention_arrays, [body + suffix for (body, _), suffix in zip(lines, suffixes)]),
+        "documents": _table_and_csv("documents", table_records("documents", documents)),
+        "mentions": (mention_arrays, [block.csv("mentions") for block in mentions]),
     }
-    for name, (_, columns) in KIND_TABLES.items():
-        rows = kind_rows[name]
+    for name, (kind, columns) in KIND_TABLES.items():
+        rows = [i for i, r in enumerate(records) if r[_KIND_INDEX] == kind]
         if rows:
             taken = pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(array("q", rows))])
             arrays = [mention_arrays[MENTION_COLUMNS.index(c)].take(taken) for c in columns]
         else:
             arrays = _arrow_arrays(name, [[] for _ in columns])
-        tables[name] = (arrays, kind_text[name])
+        tables[name] = (arrays, [block.csv(name) for block in mentions])
     if orphans is not None:
-        tables["orphaned_reviews"] = _table_and_csv(
-            "orphaned_reviews", [table_record("orphaned_reviews", row) for row in orphans])
+        tables["orphaned_reviews"] = _table_and_csv("orphaned_reviews", table_records("orphaned_reviews", orphans))
     written = []
-    for name, (arrays, text) in tables.items():
-        header = CsvLines().line(TABLE_SPECS[name][0])
-        _atomic_write_bytes(out_dir / f"{name}.csv", "".join([header, *text]).encode("utf-8-sig"))
-        _atomic_write_bytes(out_dir / f"{name}.parquet", parquet_bytes(name, arrays))
-        written.append(out_dir / f"{name}.csv")
+    # each file is flushed to disk (fsync) in a thread of its own while the next one is made
+    with ThreadPoolExecutor(max_workers=4) as disk:
+        pending = []
+        for name, (arrays, text) in tables.items():
+            header = _csv_text([TABLE_SPECS[name][0]])
+            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.csv",
+                                       "".join([header, *text]).encode("utf-8-sig")))
+            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.parquet", parquet_bytes(name, arrays)))
+            written.append(out_dir / f"{name}.csv")
+        for future in pending:
+            future.result()  # the first failure is raised
     return written
 
 
@@ -309,8 +336,7 @@ def _columns(name: str, rows: Sequence[Sequence]) -> list[list]:
 
 
 def _table_and_csv(name: str, records: list[tuple]) -> tuple[list, list[str]]:
-    maker = CsvLines()
-    return _arrow_arrays(name, _columns(name, records)), [maker.line(row) for row in records]
+    return _arrow_arrays(name, _columns(name, records)), [_csv_text(records)]
 
 
 def _arrow_arrays(name: str, columns: Sequence[list]) -> list:
@@ -375,7 +401,7 @@ def read_table_rows(path: Path, name: str) -> list[tuple] | None:
     columns = TABLE_SPECS[name][0]
     n = table.num_rows
     data = [table.column(c).to_pylist() if c in table.column_names else [None] * n for c in columns]
-    return [table_record(name, values) for values in zip(*data)]
+    return table_records(name, list(zip(*data)))
 @lru_cache(maxsize=None)
 def arrow_schema(name: str, empty: bool):
     """The Arrow schema (with its ``pandas`` metadata) pandas gives the frame of table ``name``.
