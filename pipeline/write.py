@@ -406,19 +406,20 @@ def read_table_rows(path: Path, name: str) -> list[tuple] | None:
 def arrow_schema(name: str, empty: bool):
     """The Arrow schema (with its ``pandas`` metadata) pandas gives the frame of table ``name``.
 
-    Asked of pandas once per pandas/pyarrow version and cached in the temp folder,
-    so a run needs no pandas import (~0.7 s).
+    Asked of pandas once per installed pandas and pyarrow and cached in the temp
+    folder, so a run needs no pandas import (~0.7 s).
     """
     import hashlib
-    import importlib.metadata
+    import importlib.util
 
     import pyarrow as pa
 
-    try:
-        pandas_version = importlib.metadata.version("pandas")
-    except importlib.metadata.PackageNotFoundError:
-        pandas_version = "?"
-    key = hashlib.sha1(repr((name, TABLE_SPECS[name], empty, pandas_version, pa.__version__)).encode())
+    try:  # the installed pandas, without importing it (importlib.metadata alone costs ~0.1 s)
+        st = Path(importlib.util.find_spec("pandas").origin).stat()
+        pandas_id = (st.st_size, st.st_mtime_ns)
+    except (AttributeError, TypeError, OSError):
+        pandas_id = None
+    key = hashlib.sha1(repr((name, TABLE_SPECS[name], empty, pandas_id, pa.__version__)).encode())
     cache = Path(tempfile.gettempdir()) / f"zhextract-schema-{key.hexdigest()[:16]}.arrow"
     try:
         return pa.ipc.read_schema(pa.py_buffer(cache.read_bytes()))
