@@ -108,6 +108,10 @@ def parse_number(text: str) -> Decimal:
     Raises:
         ValueError: when ``text`` is not a numeral.
     """
+    if text.isascii():  # the common case, 12 or 71.26: what the general path below gives
+        head, dot, tail = text.partition(".")
+        if head.isdigit() and (not dot or tail.isdigit()):
+            return 1 * Decimal(text)
     s = text.strip().replace(" ", "")
     if not s:
         raise ValueError("empty numeral")

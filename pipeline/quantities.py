@@ -582,8 +582,8 @@ def _scale(text: str | None) -> Decimal:
 
 def _split_number(text: str) -> tuple[Decimal, Decimal]:
     """``number, multiplier`` of a written number: ``两万`` -> (2, 10000), ``七点五`` -> (7.5, 1)."""
-    tail = _BIG_TAIL.search(text)
-    if tail and tail.group() in SCALE_WORDS and not text[0].isascii():
+    tail = _BIG_TAIL.search(text) if text and not text[0].isascii() else None
+    if tail and tail.group() in SCALE_WORDS:
         head = text[:tail.start()]
         if any(ch in "万萬亿億兆" for ch in head):
             return parse_number(text), Decimal(1)  # 四十九兆九千五百九十二億: one numeral

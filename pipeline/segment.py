@@ -8,7 +8,9 @@ that the two agree on the corpus. ``tokenize`` is the one place to change it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import lru_cache
+from itertools import accumulate, repeat
 from pathlib import Path
 
 import regex
@@ -101,19 +103,36 @@ RE_NOT_HAN_RUN = regex.compile(r"[^\u4E00-\u9FD5\s]{2,}")
 def tokenize(text: str, dictionary: Path | None = None, offset: int = 0) -> tuple[Token, ...]:
     """jieba tokens (HMM on) of ``text`` with their offsets (plus ``offset``)."""
     seg = load_segmenter(dictionary)
-    out: list[Token] = []
-    append = out.append
-    pos = offset
     # rjieba.cut and summing lengths is twice as fast as rjieba.tokenize
-    for word in seg.cut(text, True):
-        n = len(word)
-        # (a word starting with a Han character is no such run: skip the regex for most words)
-        if n > 1 and not "\u4e00" <= word[0] <= "\u9fd5" and RE_NOT_HAN_RUN.fullmatch(word):
-            for piece in RE_JIEBA_ALNUM.split(word):
-                if piece:
-                    append(Token(pos, pos + len(piece), piece))
-                    pos += len(piece)
-        else:
-            append(Token(pos, pos + n, word))
-            pos += n
+    words = seg.cut(text, True)
+    starts = list(accumulate(map(len, words), initial=offset))
+    # Only a word that is a run of two or more characters, none Han or space, may be
+    # split; such a word lies inside such a run of the text: look only there.
+    split_at = []
+    for run in RE_NOT_HAN_RUN.finditer(text):
+        a, b = run.span()
+        k = bisect_left(starts, a + offset)
+        while k < len(words) and starts[k + 1] <= b + offset:
+            word = words[k]
+            if len(word) > 1 and RE_NOT_HAN_RUN.fullmatch(word):
+                pieces = [piece for piece in RE_JIEBA_ALNUM.split(word) if piece]
+                if len(pieces) > 1:
+                    split_at.append((k, pieces))
+            k += 1
+    if not split_at:
+        # tuples made in C: a document has ~400k tokens per MB
+        return tuple(map(_tuple_new, repeat(Token), zip(starts, starts[1:], words)))
+    out: list[Token] = []
+    last = 0
+    for k, pieces in split_at:
+        out.extend(map(_tuple_new, repeat(Token), zip(starts[last:k], starts[last + 1:k + 1], words[last:k])))
+        pos = starts[k]
+        for piece in pieces:
+            out.append(Token(pos, pos + len(piece), piece))
+            pos += len(piece)
+        last = k + 1
+    out.extend(map(_tuple_new, repeat(Token), zip(starts[last:-1], starts[last + 1:], words[last:])))
     return tuple(out)
+
+
+_tuple_new = tuple.__new__
