@@ -179,7 +179,7 @@ def table_rows(result: DocumentResult, out_dir: Path | None = None) -> DocumentR
             text = None
         except OSError:
             pass  # the parent tries again, and stops the run if it fails too
-    return DocumentRows(result.document, MentionBlock(records), text)
+    return DocumentRows(result.document, MentionBlock(records, with_arrow=True), text)
 
 
 def process_job_rows(job: Job, settings: Settings | None = None, write_texts: bool = True) -> DocumentRows:
@@ -342,28 +342,30 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
     prev_mentions = read_table_rows(out_dir / "mentions.parquet", "mentions")
     prev_orphans = read_table_rows(out_dir / "orphaned_reviews.parquet", "orphaned_reviews")
     doc_rows, blocks = _merge(files, unchanged, new_docs, prev_docs, prev_mentions)
-    records = [r for block in blocks for r in block.records]
-    records, orphans = carry_over_reviews(records, MENTION_COLUMNS, reviews, prev_orphans, prev_mentions)
-    at = 0
-    for block in blocks:  # a block with a review carried over makes its CSV text again
-        old = block.records
-        new = records[at:at + len(old)]
-        at += len(old)
-        if any(a is not b for a, b in zip(new, old)):
-            block.records = new
+    ids = [mid for block in blocks for mid in block.mention_ids()]
+    assigned, orphans = carry_over_reviews(ids, reviews, prev_orphans, prev_mentions, MENTION_COLUMNS)
+    if assigned:
+        for block in blocks:  # a block with a review carried over makes its CSV text again
+            if not assigned.keys().isdisjoint(block.mention_ids()):
+                block.set_reviews(assigned)
     write_table_rows(out_dir, doc_rows, blocks, orphans)
     manifest["documents"] = {k: v for k, v in entries.items() if Path(k).exists()}
     manifest["pipeline_version"] = __version__
     write_json(out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
-    summary.mentions = Counter(row[_KIND] for row in records)
+    summary.mentions = Counter(kind for block in blocks for kind in block.kinds())
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 def _import_table_writer() -> None:
-    """What ``write.write_table_rows`` imports (~0.2 s)."""
+    """What ``write.write_table_rows`` imports (~0.2 s), and what workers use to make
+    their Arrow batches (the mentions' schema)."""
     import pyarrow.compute  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+
+    from .write import arrow_schema
+
+    arrow_schema("mentions", False)
 
 
 def _safe_sha(path: Path) -> str | None:

@@ -71,33 +71,35 @@ def read_reviews(out_dir: Path) -> dict[str, dict[str, str]]:
     return reviews
 
 
-def carry_over_reviews(mentions: Sequence[tuple], columns: Sequence[str], reviews: dict[str, dict[str, str]],
-                       old_orphans: Sequence[tuple] | None, previous_mentions: Sequence[tuple] | None
-                       ) -> tuple[list[tuple], list[tuple]]:
-    """Put the reviewers' columns back by ``mention_id``; keep the rest as orphans.
+def carry_over_reviews(mention_ids: Sequence[str], reviews: dict[str, dict[str, str]],
+                       old_orphans: Sequence[tuple] | None, previous_mentions: Sequence[tuple] | None,
+                       columns: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], list[tuple]]:
+    """Which mentions get which review back (by ``mention_id``), and the orphans.
 
-    ``mentions`` and ``previous_mentions`` are rows in ``columns`` order (the
-    ``mentions.csv`` columns, review columns last); ``old_orphans`` and the
-    orphans returned are rows in ``ORPHAN_COLUMNS`` order, all text.
-    An orphan whose mention comes back (a document restored) gets its review back.
+    Args:
+        mention_ids: every mention of the tables about to be written.
+        reviews: what ``read_reviews`` read from ``mentions.csv``.
+        old_orphans: rows of the last ``orphaned_reviews`` table (``ORPHAN_COLUMNS`` order).
+        previous_mentions: rows of the last ``mentions`` table, in ``columns`` order;
+            they describe a review whose mention is gone.
+
+    Returns:
+        ``mention_id`` -> the review columns' values, for the mentions that carry a
+        review (from ``reviews`` or, when its mention came back, from an orphan);
+        and the orphans, all text, in ``ORPHAN_COLUMNS`` order.
     """
     n_review = len(REVIEW_COLUMNS)
-    assert list(columns[-n_review:]) == REVIEW_COLUMNS
-    id_at = columns.index("mention_id")
     o_id, o_review = ORPHAN_COLUMNS.index("mention_id"), ORPHAN_COLUMNS.index(REVIEW_COLUMNS[0])
     orphans = [tuple(_text(v) for v in row) for row in (old_orphans or [])]
     all_reviews = {row[o_id]: row[o_review:o_review + n_review] for row in orphans if row[o_id] not in reviews}
     all_reviews.update({mid: tuple(review[c] for c in REVIEW_COLUMNS) for mid, review in reviews.items()})
-    if all_reviews:
-        mentions = [row[:-n_review] + all_reviews[row[id_at]] if row[id_at] in all_reviews else row
-                    for row in mentions]
-    else:
-        mentions = list(mentions)
-    present = {row[id_at] for row in mentions}
+    present = set(mention_ids)
+    assigned = {mid: review for mid, review in all_reviews.items() if mid in present}
     orphans = [row for row in orphans if row[o_id] not in present]
     known = present | {row[o_id] for row in orphans}
     lost = [mid for mid in reviews if mid not in known]
     if lost:
+        id_at = columns.index("mention_id")
         where_cols = ["mention_id", "doc_id", "kind", "text", "start", "end", "context"]
         picks = [columns.index(c) for c in where_cols]
         previous: dict[str, list[tuple]] = {}
@@ -108,7 +110,7 @@ def carry_over_reviews(mentions: Sequence[tuple], columns: Sequence[str], review
             review = tuple(reviews[mid][c] for c in REVIEW_COLUMNS)
             for where in previous.get(mid) or [(mid, "", "", "", "", "", "")]:
                 orphans.append((*where, *review, now))
-    return mentions, orphans
+    return assigned, orphans
 
 
 def _text(value) -> str:

@@ -248,45 +248,90 @@ def _shown_numbers(record: tuple) -> tuple | list:
 
 class MentionBlock:
     """Mentions of one document for the tables: ``table_record``s in ``MENTION_COLUMNS``
-    order, and their CSV text in ``mentions.csv`` and each kind's table.
+    order, their CSV text in ``mentions.csv`` and each kind's table and, made by a
+    worker, their Arrow record batch.
 
-    Workers make these, so the parent only joins strings; ``records`` may be
-    replaced (the reviewers' columns carried over), which drops the CSV text
-    so that it is made again.
+    Workers make these so that the parent only joins strings and Arrow batches; a
+    worker's block carries the batch (Arrow IPC bytes) instead of the records,
+    which are read back from it only if a review is carried over (``set_reviews``,
+    which makes the CSV text and the batch again).
     """
 
-    __slots__ = ("_records", "_csv")
+    __slots__ = ("_records", "_csv", "_arrow", "_batch")
 
-    def __init__(self, records: list[tuple], with_csv: bool = True) -> None:
-        self._records = records
-        self._csv: dict[str, str] | None = self._make_csv() if with_csv else None
+    def __init__(self, records: list[tuple], with_csv: bool = True, with_arrow: bool = False) -> None:
+        self._records: list[tuple] | None = records
+        self._csv: dict[str, bytes] | None = self._make_csv() if with_csv else None
+        self._arrow: bytes | None = None
+        self._batch = None
+        if with_arrow and records:
+            self._arrow = _records_batch(records).serialize().to_pybytes()
+            self._records = None  # read back from the batch when needed
+
+    def __len__(self) -> int:
+        return len(self._records) if self._records is not None else self.batch().num_rows
 
     @property
     def records(self) -> list[tuple]:
+        if self._records is None:
+            batch = self.batch()
+            self._records = table_records("mentions", list(zip(*(c.to_pylist() for c in batch.columns))))
         return self._records
 
-    @records.setter
-    def records(self, records: list[tuple]) -> None:
-        self._records = records
-        self._csv = None
+    def batch(self):
+        """The records as an Arrow record batch with the ``mentions`` schema."""
+        if self._batch is None:
+            if self._arrow is not None:
+                import pyarrow as pa
 
-    def csv(self, name: str) -> str:
+                self._batch = pa.ipc.read_record_batch(pa.py_buffer(self._arrow), arrow_schema("mentions", False))
+            else:
+                self._batch = _records_batch(self._records)
+        return self._batch
+
+    def mention_ids(self) -> list[str]:
+        if self._records is not None:
+            return [r[0] for r in self._records]
+        return self.batch().column(0).to_pylist()
+
+    def kinds(self) -> list[str]:
+        if self._records is not None:
+            return [r[_KIND_INDEX] for r in self._records]
+        return self.batch().column(_KIND_INDEX).to_pylist()
+
+    def set_reviews(self, reviews: dict[str, tuple[str, ...]]) -> None:
+        """Put these review columns' values (by ``mention_id``) into the records."""
+        n = len(REVIEW_COLUMNS)
+        records = [r[:-n] + reviews[r[0]] if r[0] in reviews else r for r in self.records]
+        self._records, self._csv, self._arrow, self._batch = records, None, None, None
+
+    def csv(self, name: str) -> bytes:
+        """The block's rows in table ``name`` (``mentions`` or a kind's table), as UTF-8 CSV."""
         if self._csv is None:
             self._csv = self._make_csv()
         return self._csv[name]
 
-    def _make_csv(self) -> dict[str, str]:
-        shown = [_shown_numbers(r) for r in self._records]
-        text = {"mentions": _csv_text(shown)}
+    def _make_csv(self) -> dict[str, bytes]:
+        shown = [_shown_numbers(r) for r in self.records]
+        text = {"mentions": _csv_text(shown).encode("utf-8")}
         for kind, (name, picks) in _KIND_PICKS.items():
-            text[name] = _csv_text([row[i] for i in picks] for row in shown if row[_KIND_INDEX] == kind)
+            rows = [[row[i] for i in picks] for row in shown if row[_KIND_INDEX] == kind]
+            text[name] = _csv_text(rows).encode("utf-8")
         return text
 
     def __getstate__(self):
-        return (self._records, self._csv)
+        return (self._records if self._arrow is None else None, self._csv, self._arrow)
 
     def __setstate__(self, state) -> None:
-        self._records, self._csv = state
+        self._records, self._csv, self._arrow = state
+        self._batch = None
+
+
+def _records_batch(records: list[tuple]):
+    import pyarrow as pa
+
+    schema = arrow_schema("mentions", not records)
+    return pa.RecordBatch.from_arrays(_arrow_arrays("mentions", _columns("mentions", records)), schema=schema)
 
 
 def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Sequence[MentionBlock],
@@ -300,14 +345,19 @@ def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Seq
     import pyarrow as pa
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = [r for block in mentions for r in block.records]
-    mention_arrays = _arrow_arrays("mentions", _columns("mentions", records))
-    tables: dict[str, tuple[Any, list[str]]] = {
+    batches = [block.batch() for block in mentions if len(block)]
+    if batches:
+        table = pa.Table.from_batches(batches).combine_chunks()
+        mention_arrays = [column.chunk(0) for column in table.columns]
+    else:
+        mention_arrays = _arrow_arrays("mentions", _columns("mentions", []))
+    kinds = mention_arrays[_KIND_INDEX].to_pylist()
+    tables: dict[str, tuple[Any, list[bytes]]] = {
         "documents": _table_and_csv("documents", table_records("documents", documents)),
         "mentions": (mention_arrays, [block.csv("mentions") for block in mentions]),
     }
     for name, (kind, columns) in KIND_TABLES.items():
-        rows = [i for i, r in enumerate(records) if r[_KIND_INDEX] == kind]
+        rows = [i for i, k in enumerate(kinds) if k == kind]
         if rows:
             taken = pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(array("q", rows))])
             arrays = [mention_arrays[MENTION_COLUMNS.index(c)].take(taken) for c in columns]
@@ -321,9 +371,8 @@ def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Seq
     with ThreadPoolExecutor(max_workers=4) as disk:
         pending = []
         for name, (arrays, text) in tables.items():
-            header = _csv_text([TABLE_SPECS[name][0]])
-            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.csv",
-                                       "".join([header, *text]).encode("utf-8-sig")))
+            header = _csv_text([TABLE_SPECS[name][0]]).encode("utf-8-sig")
+            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.csv", b"".join([header, *text])))
             pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.parquet", parquet_bytes(name, arrays)))
             written.append(out_dir / f"{name}.csv")
         for future in pending:
@@ -335,8 +384,8 @@ def _columns(name: str, rows: Sequence[Sequence]) -> list[list]:
     return [list(col) for col in zip(*rows)] if rows else [[] for _ in TABLE_SPECS[name][0]]
 
 
-def _table_and_csv(name: str, records: list[tuple]) -> tuple[list, list[str]]:
-    return _arrow_arrays(name, _columns(name, records)), [_csv_text(records)]
+def _table_and_csv(name: str, records: list[tuple]) -> tuple[list, list[bytes]]:
+    return _arrow_arrays(name, _columns(name, records)), [_csv_text(records).encode("utf-8")]
 
 
 def _arrow_arrays(name: str, columns: Sequence[list]) -> list:
