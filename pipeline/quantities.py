@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
+from operator import itemgetter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -377,64 +378,61 @@ def _prefix_regex(words: list[str], blockers: list[str]) -> Any:
 # -- extraction -------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Candidate:
-    start: int  # compact offsets
-    end: int
-    order: int
-    rule: str
-    number: Decimal
-    multiplier: Decimal
-    value: Decimal
-    unit: str
-    kind: str
-    approx: bool
-    value_max: Decimal | None
-    tidy: tuple | None  # number, multiplier, value, value_max as the mention gets them
-
-
 def extract_quantities(analysis: Analysis, rules: QuantityRules) -> list[Mention]:
     """Every quantity of ``analysis.text``, in text order."""
     text = analysis.text
     compact, starts, shifts = compact_text(text)
-    candidates: list[_Candidate] = []
+    # a candidate: (start - end, start, rule order, end, rule id, reading) in compact
+    # offsets, ``reading`` as ``_read`` gives it
+    candidates: list[tuple] = []
     add = candidates.append
     cache: dict[tuple, tuple | bool] = {}  # _read of a match by (rule order, groups)
-    for order, rule, m in _matches(compact, rules.rules):
-        cand = _interpret(m, rule, order, rules, compact, cache)
-        if cand is not None:
-            add(cand)
-    candidates.sort(key=lambda c: (c.start - c.end, c.start, c.order))
-    taken: list[_Candidate] = []
+    startswith = compact.startswith
+    with localcontext(_WIDE):  # exact arithmetic whatever the length of the number
+        for order, rule, m in _matches(compact, rules.rules):
+            key = (order, m.groups())
+            reading = cache.get(key)
+            if reading is None:
+                reading = cache[key] = _read(m, rule, rules)
+            if reading is False:
+                continue
+            if reading[0] and startswith(reading[0], m.end("unit")):
+                continue  # the unit's not_followed_by words
+            s, e = m.span()
+            add((s - e, s, order, e, rule.id, reading))
+    # longest first, then leftmost, then the rule that comes first
+    candidates.sort(key=itemgetter(0, 1, 2))
+    taken: list[tuple] = []
     spans: list[tuple[int, int]] = []  # sorted, non-overlapping
     for c in candidates:
-        i = bisect_right(spans, (c.start, c.end))
-        if (i > 0 and spans[i - 1][1] > c.start) or (i < len(spans) and spans[i][0] < c.end):
+        s, e = c[1], c[3]
+        i = bisect_right(spans, (s, e))
+        if (i > 0 and spans[i - 1][1] > s) or (i < len(spans) and spans[i][0] < e):
             continue
-        spans.insert(i, (c.start, c.end))
+        spans.insert(i, (s, e))
         taken.append(c)
-    taken.sort(key=lambda c: c.start)
+    taken.sort(key=itemgetter(1))
     out = []
     context_cache: dict[tuple, tuple[str, str]] = {}
     reach = rules.after_reach
-    for c in taken:
-        key = (compact[max(0, c.start - 2 * _WINDOW):c.start], compact[c.end:c.end + reach],
-               c.value_max is None, c.approx)
+    for _, s, _, e, rule_id, reading in taken:
+        _, number, multiplier, value, unit, kind, approx, value_max, tidy = reading
+        key = (compact[max(0, s - 2 * _WINDOW):s], compact[e:e + reach], value_max is None, approx)
         found = context_cache.get(key)
         if found is None:
-            found = context_cache[key] = _context(compact, c, rules)
+            found = context_cache[key] = _context(compact, s, e, value_max is not None, approx, rules)
         qualifier, change = found
-        start = _to_original(c.start, starts, shifts)
-        end = _to_original(c.end - 1, starts, shifts) + 1
-        if c.tidy is None:
-            number, multiplier, value = _tidy(c.number), _tidy(c.multiplier), _tidy(c.value)
-            value_max = None if c.value_max is None else _tidy(c.value_max)
+        start = _to_original(s, starts, shifts)
+        end = _to_original(e - 1, starts, shifts) + 1
+        if tidy is None:
+            number, multiplier, value = _tidy(number), _tidy(multiplier), _tidy(value)
+            value_max = None if value_max is None else _tidy(value_max)
         else:
-            number, multiplier, value, value_max = c.tidy
+            number, multiplier, value, value_max = tidy
         out.append(Mention(
-            kind="QUANTITY", start=start, end=end, text=text[start:end], rule=c.rule,
-            number=number, multiplier=multiplier, value=value, unit=c.unit,
-            quantity_kind=c.kind, qualifier=qualifier, value_max=value_max, change=change))
+            kind="QUANTITY", start=start, end=end, text=text[start:end], rule=rule_id,
+            number=number, multiplier=multiplier, value=value, unit=unit,
+            quantity_kind=kind, qualifier=qualifier, value_max=value_max, change=change))
     return out
 
 
@@ -598,33 +596,16 @@ def _is_year(text: str | None) -> bool:
     return bool(text) and _RE_FOUR_DIGITS.fullmatch(text) is not None and YEAR_MIN <= int(text) <= YEAR_MAX
 
 
-def _interpret(m: Any, rule: QuantityRule, order: int, rules: QuantityRules, compact: str,
-               cache: dict[tuple, tuple | bool]) -> _Candidate | None:
-    """The candidate a match stands for, or None when a unit's condition rejects it."""
-    key = (order, m.groups())
-    reading = cache.get(key)
-    if reading is None:
-        with localcontext(_WIDE):  # exact arithmetic whatever the length of the number
-            reading = cache[key] = _read(m, rule, rules)
-    if reading is False:
-        return None
-    blockers = reading[0]
-    if blockers:
-        end = m.end("unit")
-        if compact.startswith(blockers, end):
-            return None
-    return _Candidate(m.start(), m.end(), order, rule.id, *reading[1:])
-
-
 @lru_cache(maxsize=None)
 def _short_blockers(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w for w in words if len(w) <= 6)  # read within 6 characters
 
 
 def _read(m: Any, rule: QuantityRule, rules: QuantityRules) -> tuple | bool:
-    """What ``_interpret`` needs of a match that depends on its groups alone: False
+    """What a match stands for, from its groups alone (in the _WIDE context): False
     when it is no quantity, else the unit's ``not_followed_by`` words (checked on the
-    text after the unit) and the candidate's fields from ``number`` on."""
+    text after the unit), number, multiplier, value, unit, kind, approx, value_max
+    and those numbers tidied (None when one cannot be)."""
     groups = rule.groups
     get = m.groupdict().get  # one call for all the groups (None for a group the rule lacks)
     num_text = get("num")
@@ -706,10 +687,11 @@ def _read(m: Any, rule: QuantityRule, rules: QuantityRules) -> tuple | bool:
     return blockers, number, multiplier, value, unit, kind, approx, value_max, tidy
 
 
-def _context(compact: str, c: _Candidate, rules: QuantityRules) -> tuple[str, str]:
+def _context(compact: str, start: int, end: int, is_range: bool, approx: bool,
+             rules: QuantityRules) -> tuple[str, str]:
     """Qualifier and change direction from the words around a match."""
-    qualifier = "range" if c.value_max is not None else ""
-    pos = c.start
+    qualifier = "range" if is_range else ""
+    pos = start
     if rules.qualifier_before is not None:
         found = rules.qualifier_before.search(compact, max(0, pos - _WINDOW), pos)
         if found:
@@ -717,10 +699,10 @@ def _context(compact: str, c: _Candidate, rules: QuantityRules) -> tuple[str, st
             qualifier = qualifier or cls
             pos = found.start()
     if not qualifier and rules.qualifier_after is not None:
-        found = rules.qualifier_after.match(compact, c.end)
+        found = rules.qualifier_after.match(compact, end)
         if found:
             qualifier = rules.word_class.get("after:" + found.group(), "")
-    if not qualifier and c.approx:
+    if not qualifier and approx:
         qualifier = "approx"
     change = ""
     if rules.change_before is not None:
