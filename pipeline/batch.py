@@ -30,10 +30,10 @@ import regex
 from . import __version__
 from .errors import DocumentError
 from .process import DocumentResult, document_row, load_resources, process_document
-from .reviews import carry_over_reviews, read_reviews
+from .reviews import carry_over_reviews, read_reviews, review_index
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
 from .write import (
-    DOCUMENT_COLUMNS, MENTION_COLUMNS, MentionBlock, read_table_rows, table_record, table_records, write_json,
+    DOCUMENT_COLUMNS, MENTION_COLUMNS, MentionBlock, MentionSpool, read_table_rows, table_record, table_records, write_json,
     write_table_rows, write_text,
 )
 
@@ -316,43 +316,62 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
             else:
                 yield Job(key, doc_id)
 
-    new_docs: dict[str, DocumentRows] = {}
-    with _progress(progress, len(files)) as bar:
-        task = bar.add_task("documents", total=len(files)) if bar else None
-        for result in map_jobs(scan(), settings, pool):
-            row = result.document
-            new_docs[row["path"]] = result
-            if row["status"] == "ok":
-                summary.ok += 1
-                if result.clean_text is not None:
-                    write_text(out_dir / "text" / f"{row['doc_id']}.txt", result.clean_text)
-                st = stats.get(row["path"])
-                entries[row["path"]] = {"doc_id": row["doc_id"], "size": st.st_size if st else None,
-                                        "mtime": st.st_mtime if st else None, "sha256": row["sha256"],
-                                        "fingerprint": fingerprint, "status": "ok"}
-            else:
-                summary.failed += 1
-                summary.errors.append((row["path"], row["error"]))
-                entries.pop(row["path"], None)
-            if bar:
-                bar.update(task, advance=1, description=Path(row["path"]).name[:40])
-    summary.unchanged = len(unchanged)
-
-    prev_docs = read_table_rows(out_dir / "documents.parquet", "documents")
-    prev_mentions = read_table_rows(out_dir / "mentions.parquet", "mentions")
+    # Reviews go back onto each document's mentions as they arrive, which are then
+    # spooled to disk: the parent keeps no document's mentions in memory.
     prev_orphans = read_table_rows(out_dir / "orphaned_reviews.parquet", "orphaned_reviews")
-    doc_rows, blocks = _merge(files, unchanged, new_docs, prev_docs, prev_mentions)
-    ids = [mid for block in blocks for mid in block.mention_ids()]
-    assigned, orphans = carry_over_reviews(ids, reviews, prev_orphans, prev_mentions, MENTION_COLUMNS)
-    if assigned:
-        for block in blocks:  # a block with a review carried over makes its CSV text again
-            if not assigned.keys().isdisjoint(block.mention_ids()):
-                block.set_reviews(assigned)
-    write_table_rows(out_dir, doc_rows, blocks, orphans)
+    review_ids = review_index(reviews, prev_orphans)
+    reviewed: set[str] = set()  # ids in review_index of the mentions in the tables
+    kinds: Counter = Counter()
+
+    def carry_reviews(block: MentionBlock) -> None:
+        if review_ids:
+            found = review_ids.keys() & set(block.mention_ids())
+            if found:
+                reviewed.update(found)
+                block.set_reviews({mid: review_ids[mid] for mid in found})
+        kinds.update(block.kind_counts)
+
+    new_docs: dict[str, dict[str, Any]] = {}  # path -> documents.csv row
+    with MentionSpool(out_dir) as spool:
+        with _progress(progress, len(files)) as bar:
+            task = bar.add_task("documents", total=len(files)) if bar else None
+            for result in map_jobs(scan(), settings, pool):
+                row = result.document
+                new_docs[row["path"]] = row
+                carry_reviews(result.mentions)
+                spool.add(row["path"], result.mentions)
+                if row["status"] == "ok":
+                    summary.ok += 1
+                    if result.clean_text is not None:
+                        write_text(out_dir / "text" / f"{row['doc_id']}.txt", result.clean_text)
+                    st = stats.get(row["path"])
+                    entries[row["path"]] = {"doc_id": row["doc_id"], "size": st.st_size if st else None,
+                                            "mtime": st.st_mtime if st else None, "sha256": row["sha256"],
+                                            "fingerprint": fingerprint, "status": "ok"}
+                else:
+                    summary.failed += 1
+                    summary.errors.append((row["path"], row["error"]))
+                    entries.pop(row["path"], None)
+                if bar:
+                    bar.update(task, advance=1, description=Path(row["path"]).name[:40])
+        summary.unchanged = len(unchanged)
+
+        prev_docs = read_table_rows(out_dir / "documents.parquet", "documents")
+        prev_mentions = read_table_rows(out_dir / "mentions.parquet", "mentions")
+        doc_rows, kept = _merge(files, unchanged, new_docs, prev_docs, prev_mentions)
+        blocks: list = []
+        for path in doc_rows:
+            if path in new_docs:
+                blocks.append(spool.block(path))
+            else:
+                blocks.append(MentionBlock(kept.get(path, []), with_csv=False))
+                carry_reviews(blocks[-1])
+        _, orphans = carry_over_reviews(reviewed, reviews, prev_orphans, prev_mentions, MENTION_COLUMNS)
+        write_table_rows(out_dir, list(doc_rows.values()), blocks, orphans)
     manifest["documents"] = {k: v for k, v in entries.items() if Path(k).exists()}
     manifest["pipeline_version"] = __version__
     write_json(out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
-    summary.mentions = Counter(kind for block in blocks for kind in block.kinds())
+    summary.mentions = kinds
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -375,17 +394,17 @@ def _safe_sha(path: Path) -> str | None:
         return None
 
 
-def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str, DocumentRows],
+def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str, dict[str, Any]],
            prev_docs: list[tuple] | None, prev_mentions: list[tuple] | None
-           ) -> tuple[list[tuple], list[MentionBlock]]:
-    """Rows of this run plus kept rows of earlier runs, ordered by path then offset:
-    the documents, and the mentions as one block per document.
+           ) -> tuple[dict[str, tuple], dict[str, list[tuple]]]:
+    """The documents of this run plus those kept from earlier runs, ordered by path
+    (path -> ``documents`` record), and the kept documents' mention records, by offset.
 
     Documents of earlier runs that were not named this time are kept while their
     file exists; a document that was deleted drops out (its reviews become orphans).
     """
-    doc_rows: dict[str, tuple] = {path: table_record("documents", [r.document.get(c) for c in DOCUMENT_COLUMNS])
-                                  for path, r in new_docs.items()}
+    doc_rows: dict[str, tuple] = {path: table_record("documents", [row.get(c) for c in DOCUMENT_COLUMNS])
+                                  for path, row in new_docs.items()}
     kept: dict[str, list[tuple]] = {}
     if prev_docs is not None:
         named = {str(p) for p in files}
@@ -403,10 +422,7 @@ def _merge(files: Sequence[Path], unchanged: dict[str, dict], new_docs: dict[str
                     row = row[:status_at] + ("unchanged",) + row[status_at + 1:]
                 doc_rows[path] = row
                 kept[path] = sorted(by_doc.get(row[id_at], []), key=_offset_order)
-    ordered = sorted(doc_rows)
-    blocks = [new_docs[path].mentions if path in new_docs else MentionBlock(kept.get(path, []), with_csv=False)
-              for path in ordered]
-    return [doc_rows[p] for p in ordered], blocks
+    return {path: doc_rows[path] for path in sorted(doc_rows)}, kept
 
 
 class _NoProgress:

@@ -71,13 +71,26 @@ def read_reviews(out_dir: Path) -> dict[str, dict[str, str]]:
     return reviews
 
 
+def review_index(reviews: dict[str, dict[str, str]], old_orphans: Sequence[tuple] | None
+                 ) -> dict[str, tuple[str, ...]]:
+    """``mention_id`` -> the review columns' values a mention with that id gets: from
+    ``reviews`` (read from ``mentions.csv``), else from an orphan (its mention came back)."""
+    n_review = len(REVIEW_COLUMNS)
+    o_id, o_review = ORPHAN_COLUMNS.index("mention_id"), ORPHAN_COLUMNS.index(REVIEW_COLUMNS[0])
+    index = {_text(row[o_id]): tuple(_text(v) for v in row[o_review:o_review + n_review])
+             for row in old_orphans or [] if _text(row[o_id]) not in reviews}
+    index.update({mid: tuple(review[c] for c in REVIEW_COLUMNS) for mid, review in reviews.items()})
+    return index
+
+
 def carry_over_reviews(mention_ids: Sequence[str], reviews: dict[str, dict[str, str]],
                        old_orphans: Sequence[tuple] | None, previous_mentions: Sequence[tuple] | None,
                        columns: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], list[tuple]]:
     """Which mentions get which review back (by ``mention_id``), and the orphans.
 
     Args:
-        mention_ids: every mention of the tables about to be written.
+        mention_ids: the mentions of the tables about to be written (at least those
+            whose id is in ``review_index``: no other id changes the result).
         reviews: what ``read_reviews`` read from ``mentions.csv``.
         old_orphans: rows of the last ``orphaned_reviews`` table (``ORPHAN_COLUMNS`` order).
         previous_mentions: rows of the last ``mentions`` table, in ``columns`` order;
@@ -88,11 +101,9 @@ def carry_over_reviews(mention_ids: Sequence[str], reviews: dict[str, dict[str, 
         review (from ``reviews`` or, when its mention came back, from an orphan);
         and the orphans, all text, in ``ORPHAN_COLUMNS`` order.
     """
-    n_review = len(REVIEW_COLUMNS)
-    o_id, o_review = ORPHAN_COLUMNS.index("mention_id"), ORPHAN_COLUMNS.index(REVIEW_COLUMNS[0])
+    o_id = ORPHAN_COLUMNS.index("mention_id")
     orphans = [tuple(_text(v) for v in row) for row in (old_orphans or [])]
-    all_reviews = {row[o_id]: row[o_review:o_review + n_review] for row in orphans if row[o_id] not in reviews}
-    all_reviews.update({mid: tuple(review[c] for c in REVIEW_COLUMNS) for mid, review in reviews.items()})
+    all_reviews = review_index(reviews, orphans)
     present = set(mention_ids)
     assigned = {mid: review for mid, review in all_reviews.items() if mid in present}
     orphans = [row for row in orphans if row[o_id] not in present]

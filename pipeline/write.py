@@ -18,7 +18,7 @@ import io
 import os
 import tempfile
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import accumulate
@@ -95,7 +95,7 @@ def format_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+def _atomic_write_bytes(path: Path, data: bytes | Iterable[bytes], durable: bool = True) -> None:
     """Temp file in the same folder, then ``os.replace``: readers see old or new, never half.
 
     ``durable`` also forces the bytes to disk before the replace (tables, which
@@ -105,7 +105,11 @@ def _atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, (bytes, bytearray)):
+                fh.write(data)
+            else:  # parts, written one after the other (a table streamed from a spool)
+                for part in data:
+                    fh.write(part)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -257,13 +261,16 @@ class MentionBlock:
     which makes the CSV text and the batch again).
     """
 
-    __slots__ = ("_records", "_csv", "_arrow", "_batch")
+    __slots__ = ("_records", "_csv", "_arrow", "_batch", "kind_counts")
 
     def __init__(self, records: list[tuple], with_csv: bool = True, with_arrow: bool = False) -> None:
         self._records: list[tuple] | None = records
         self._csv: dict[str, bytes] | None = self._make_csv() if with_csv else None
         self._arrow: bytes | None = None
         self._batch = None
+        self.kind_counts: dict[str, int] = {}
+        for r in records:
+            self.kind_counts[r[_KIND_INDEX]] = self.kind_counts.get(r[_KIND_INDEX], 0) + 1
         if with_arrow and records:
             self._arrow = _records_batch(records).serialize().to_pybytes()
             self._records = None  # read back from the batch when needed
@@ -294,11 +301,6 @@ class MentionBlock:
             return [r[0] for r in self._records]
         return self.batch().column(0).to_pylist()
 
-    def kinds(self) -> list[str]:
-        if self._records is not None:
-            return [r[_KIND_INDEX] for r in self._records]
-        return self.batch().column(_KIND_INDEX).to_pylist()
-
     def set_reviews(self, reviews: dict[str, tuple[str, ...]]) -> None:
         """Put these review columns' values (by ``mention_id``) into the records."""
         n = len(REVIEW_COLUMNS)
@@ -320,11 +322,106 @@ class MentionBlock:
         return text
 
     def __getstate__(self):
-        return (self._records if self._arrow is None else None, self._csv, self._arrow)
+        return (self._records if self._arrow is None else None, self._csv, self._arrow, self.kind_counts)
 
     def __setstate__(self, state) -> None:
-        self._records, self._csv, self._arrow = state
+        self._records, self._csv, self._arrow, self.kind_counts = state
         self._batch = None
+
+
+class MentionSpool:
+    """The mentions of the documents processed so far, on disk: each table's CSV
+    bytes and the Arrow batches, appended as documents arrive and read back in
+    table order when the tables are written. The parent so holds no document's
+    mentions in memory while the batch runs (only the Parquet tables, which are
+    one row group each, are assembled in memory at the end).
+
+    Temporary files in the output folder, removed on ``close``.
+    """
+
+    TABLES = ("mentions", *KIND_TABLES)
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._folder = folder
+        self._csv = {name: tempfile.TemporaryFile(dir=folder, prefix=".zhextract-spool-") for name in self.TABLES}
+        self._spans: dict[str, dict[str, tuple[int, int]]] = {}
+        self._batches: dict[str, int] = {}
+        self._rows: dict[str, int] = {}
+        self._arrow_path: Path | None = None
+        self._writer = None
+        self._reader = None
+
+    def __enter__(self) -> MentionSpool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def add(self, key: str, block: MentionBlock) -> None:
+        """Spool ``block`` (the mentions of document ``key``)."""
+        spans = {}
+        for name, fh in self._csv.items():
+            data = block.csv(name)
+            spans[name] = (fh.tell(), len(data))
+            fh.write(data)
+        self._spans[key] = spans
+        self._rows[key] = len(block)
+        if len(block):
+            if self._writer is None:
+                import pyarrow as pa
+
+                fd, path = tempfile.mkstemp(dir=self._folder, prefix=".zhextract-spool-", suffix=".arrow")
+                os.close(fd)
+                self._arrow_path = Path(path)
+                self._writer = pa.ipc.new_file(path, arrow_schema("mentions", False))
+            self._batches[key] = len(self._batches)
+            self._writer.write_batch(block.batch())
+
+    def block(self, key: str) -> _SpooledBlock:
+        """What was spooled for document ``key``, to hand to ``write_table_rows``."""
+        if self._writer is not None and self._reader is None:
+            import pyarrow as pa
+
+            self._writer.close()
+            self._reader = pa.ipc.open_file(pa.OSFile(str(self._arrow_path)))
+        return _SpooledBlock(self, key)
+
+    def _read_csv(self, key: str, name: str) -> bytes:
+        start, size = self._spans[key][name]
+        fh = self._csv[name]
+        fh.seek(start)
+        return fh.read(size)
+
+    def close(self) -> None:
+        for fh in self._csv.values():
+            fh.close()
+        if self._writer is not None and self._reader is None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - closing after a failure
+                pass
+        self._reader = None
+        if self._arrow_path is not None:
+            self._arrow_path.unlink(missing_ok=True)
+
+
+class _SpooledBlock:
+    """A document's spooled mentions, read from the spool only when written."""
+
+    __slots__ = ("_spool", "_key")
+
+    def __init__(self, spool: MentionSpool, key: str) -> None:
+        self._spool, self._key = spool, key
+
+    def __len__(self) -> int:
+        return self._spool._rows[self._key]
+
+    def csv(self, name: str) -> bytes:
+        return self._spool._read_csv(self._key, name)
+
+    def batch(self):
+        return self._spool._reader.get_batch(self._spool._batches[self._key])
 
 
 def _records_batch(records: list[tuple]):
@@ -337,44 +434,58 @@ def _records_batch(records: list[tuple]):
 def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Sequence[MentionBlock],
                      orphans: Sequence[Sequence] | None = None) -> list[Path]:
     """``write_tables`` for rows: tuples in ``DOCUMENT_COLUMNS`` and ``ORPHAN_COLUMNS``
-    order, and the mentions as blocks (one per document, in table order).
-    The same bytes as from frames.
+    order, and the mentions as blocks (one per document, in table order: a
+    ``MentionBlock`` or ``MentionSpool.block``). The same bytes as from frames.
 
-    The per-kind tables are the mentions table's Arrow columns taken at the kind's rows.
+    CSV files are streamed block by block; the per-kind tables are the mentions
+    table's Arrow columns taken at the kind's rows.
     """
     import pyarrow as pa
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    batches = [block.batch() for block in mentions if len(block)]
-    if batches:
-        table = pa.Table.from_batches(batches).combine_chunks()
-        mention_arrays = [column.chunk(0) for column in table.columns]
-    else:
-        mention_arrays = _arrow_arrays("mentions", _columns("mentions", []))
-    kinds = mention_arrays[_KIND_INDEX].to_pylist()
-    tables: dict[str, tuple[Any, list[bytes]]] = {
-        "documents": _table_and_csv("documents", table_records("documents", documents)),
-        "mentions": (mention_arrays, [block.csv("mentions") for block in mentions]),
-    }
-    for name, (kind, columns) in KIND_TABLES.items():
-        rows = [i for i, k in enumerate(kinds) if k == kind]
-        if rows:
-            taken = pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(array("q", rows))])
-            arrays = [mention_arrays[MENTION_COLUMNS.index(c)].take(taken) for c in columns]
-        else:
-            arrays = _arrow_arrays(name, [[] for _ in columns])
-        tables[name] = (arrays, [block.csv(name) for block in mentions])
+    written = [out_dir / f"{name}.csv" for name in ("documents", "mentions", *KIND_TABLES)]
+    documents = table_records("documents", documents)
     if orphans is not None:
-        tables["orphaned_reviews"] = _table_and_csv("orphaned_reviews", table_records("orphaned_reviews", orphans))
-    written = []
-    # each file is flushed to disk (fsync) in a thread of its own while the next one is made
+        orphans = table_records("orphaned_reviews", orphans)
+        written.append(out_dir / "orphaned_reviews.csv")
+
+    def csv_parts(name: str, blocks: Sequence | None, records: list[tuple] | None) -> Iterator[bytes]:
+        yield _csv_text([TABLE_SPECS[name][0]]).encode("utf-8-sig")
+        if blocks is not None:
+            for block in blocks:
+                yield block.csv(name)
+        else:
+            yield _csv_text(records).encode("utf-8")
+
+    # each file is written and flushed to disk (fsync) in a thread while the next one is made
     with ThreadPoolExecutor(max_workers=4) as disk:
         pending = []
-        for name, (arrays, text) in tables.items():
-            header = _csv_text([TABLE_SPECS[name][0]]).encode("utf-8-sig")
-            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.csv", b"".join([header, *text])))
+
+        def write(name: str, arrays: Sequence, blocks: Sequence | None = None, records: list | None = None) -> None:
+            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.csv",
+                                       csv_parts(name, blocks, records)))
             pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.parquet", parquet_bytes(name, arrays)))
-            written.append(out_dir / f"{name}.csv")
+
+        write("documents", _arrow_arrays("documents", _columns("documents", documents)), records=documents)
+        batches = [block.batch() for block in mentions if len(block)]
+        if batches:
+            mention_arrays = [column.chunk(0) for column in pa.Table.from_batches(batches).combine_chunks().columns]
+        else:
+            mention_arrays = _arrow_arrays("mentions", _columns("mentions", []))
+        del batches
+        write("mentions", mention_arrays, blocks=mentions)
+        kinds = mention_arrays[_KIND_INDEX].to_pylist()
+        for name, (kind, columns) in KIND_TABLES.items():
+            rows = [i for i, k in enumerate(kinds) if k == kind]
+            if rows:
+                taken = pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(array("q", rows))])
+                arrays = [mention_arrays[MENTION_COLUMNS.index(c)].take(taken) for c in columns]
+            else:
+                arrays = _arrow_arrays(name, [[] for _ in columns])
+            write(name, arrays, blocks=mentions)
+        if orphans is not None:
+            write("orphaned_reviews", _arrow_arrays("orphaned_reviews", _columns("orphaned_reviews", orphans)),
+                  records=orphans)
         for future in pending:
             future.result()  # the first failure is raised
     return written
@@ -382,10 +493,6 @@ def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Seq
 
 def _columns(name: str, rows: Sequence[Sequence]) -> list[list]:
     return [list(col) for col in zip(*rows)] if rows else [[] for _ in TABLE_SPECS[name][0]]
-
-
-def _table_and_csv(name: str, records: list[tuple]) -> tuple[list, list[bytes]]:
-    return _arrow_arrays(name, _columns(name, records)), [_csv_text(records).encode("utf-8")]
 
 
 def _arrow_arrays(name: str, columns: Sequence[list]) -> list:
