@@ -7,12 +7,13 @@ fallback; decoded text that still looks binary is rejected.
 
 PDFs are read page by page.  Characters and their boxes come from a text
 engine (pypdfium2 by default, pdfplumber as the alternative; both feed the
-same layout code, so they give the same text), then :func:`layout_chars`
-removes overprinted glyphs, finds the gutter of multi-column pages from the
-character x positions and emits lines in reading order: page-wide rows
-(running headers, titles) where they are, each column top to bottom, left
-before right.  Every page text that is not empty ends with ``"\\n"`` so the
-concatenation of pages never glues two pages into one line.
+same layout code, so they give the same text) as :class:`~pipeline.pdf_layout.Glyphs`
+columns, then :func:`~pipeline.pdf_layout.layout_glyphs` removes overprinted
+glyphs, finds the gutter of multi-column pages from the character x
+positions and emits lines in reading order: page-wide rows (running headers,
+titles) where they are, each column top to bottom, left before right.  Every
+page text that is not empty ends with ``"\\n"`` so the concatenation of pages
+never glues two pages into one line.
 
 Every bad input raises :class:`errors.DocumentError` with a one-line message;
 nothing else escapes :func:`read_document`.
@@ -24,15 +25,16 @@ import codecs
 import ctypes
 import hashlib
 import re
-import statistics
-from bisect import bisect_left, bisect_right
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import NamedTuple
+
+import numpy as np
 
 from pipeline.errors import DocumentError
+# Char, dedupe_chars and layout_chars are part of this stage's interface
+from pipeline.pdf_layout import Char, Glyphs, dedupe_chars, layout_chars, layout_glyphs  # noqa: F401
 from pipeline.records import Document, Page
 
 TEXT_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
@@ -41,17 +43,6 @@ PDF_SUFFIXES = {".pdf": "pdf"}
 # A PDF whose last bytes carry no %%EOF was cut short; pdfium would quietly
 # reconstruct what it can and we would process half a document.
 PDF_TAIL_BYTES = 4096
-
-
-class Char(NamedTuple):
-    """One glyph on a page, in top-down coordinates (points)."""
-
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
 
 
 # --------------------------------------------------------------------------
@@ -232,15 +223,15 @@ def _read_pdf(path: Path, data: bytes, engine: str) -> tuple[list[Page], date | 
     if b"%%EOF" not in data[-PDF_TAIL_BYTES:]:
         raise _PdfProblem("truncated or corrupt PDF (no %%EOF at the end)")
     if engine == "auto":
-        pages_chars, created = _chars_pdfium(data)
-        if _pdfium_lost_chars(data, pages_chars):
-            pages_chars, created = _chars_pdfplumber(data)
+        pages_glyphs, created = _chars_pdfium(data)
+        if _pdfium_lost_chars(data, pages_glyphs):
+            pages_glyphs, created = _chars_pdfplumber(data)
     else:
-        pages_chars, created = PDF_ENGINES[engine](data)
+        pages_glyphs, created = PDF_ENGINES[engine](data)
     pages = []
     any_text = False
-    for number, chars in enumerate(pages_chars, start=1):
-        text = layout_chars(chars)
+    for number, glyphs in enumerate(pages_glyphs, start=1):
+        text = layout_glyphs(glyphs)
         any_text = any_text or bool(text.strip())
         pages.append(Page(number, text))
     if not pages:
@@ -268,9 +259,8 @@ def parse_pdf_date(value: object) -> date | None:
         return None
 
 
-def _chars_pdfium(data: bytes) -> tuple[list[list[Char]], date | None]:
+def _chars_pdfium(data: bytes) -> tuple[list[Glyphs], date | None]:
     import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
 
     try:
         pdf = pdfium.PdfDocument(data)
@@ -281,39 +271,116 @@ def _chars_pdfium(data: bytes) -> tuple[list[list[Char]], date | None]:
         raise _PdfProblem(_one_line(f"corrupt PDF ({msg})")) from None
     try:
         created = parse_pdf_date(pdf.get_metadata_dict().get("CreationDate"))
-        pages: list[list[Char]] = []
-        rect = pdfium_c.FS_RECTF()
-        get_unicode = pdfium_c.FPDFText_GetUnicode
-        is_generated = pdfium_c.FPDFText_IsGenerated
-        loose_box = pdfium_c.FPDFText_GetLooseCharBox
-        rect_ref = ctypes.byref(rect)
+        pages: list[Glyphs] = []
         for index in range(len(pdf)):
             page = pdf[index]
             height = page.get_height()
             textpage = page.get_textpage()
-            tp = textpage.raw
-            chars: list[Char] = []
-            for i in range(pdfium_c.FPDFText_CountChars(tp)):
-                code = get_unicode(tp, i)
-                if code in (0, 0xFFFE, 0xFFFF, 0x0D, 0x0A) or is_generated(tp, i) == 1:
-                    continue
-                if not loose_box(tp, i, rect_ref):
-                    continue
-                text = chr(code) if code < 0x110000 else "\ufffd"
-                # loose box: left/right from the advance, top/bottom from the
-                # font; its height is the size as drawn (FPDFText_GetFontSize
-                # is the size before the text matrix scales it)
-                chars.append(Char(text, rect.left, rect.right, height - rect.top, height - rect.bottom,
-                                  rect.top - rect.bottom))
+            pages.append(_pdfium_glyphs(textpage.raw, height))
             textpage.close()
             page.close()
-            pages.append(chars)
         return pages, created
     finally:
         pdf.close()
 
 
-def _chars_pdfplumber(data: bytes) -> tuple[list[list[Char]], date | None]:
+# Code points pdfium reports for what is no glyph: none, not a character,
+# and the line breaks it inserts itself.
+_PDFIUM_NO_GLYPH = (0, 0xFFFE, 0xFFFF, 0x0D, 0x0A)
+
+
+def _pdfium_functions():
+    """pdfium's per-character functions, called with plain integer addresses.
+
+    ctypes converts every argument on every call; a text page handle and the
+    address of a slot in one array of boxes are the cheapest to convert, and
+    per glyph the call is most of the cost.
+    """
+    import pypdfium2.raw as pdfium_c
+
+    def plain(func, restype, *argtypes):
+        fn = type(func)(ctypes.cast(func, ctypes.c_void_p).value)  # same calling convention
+        fn.restype, fn.argtypes = restype, argtypes
+        return fn
+
+    handle, index, pointer = ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p
+    return (
+        plain(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint, handle, index),
+        plain(pdfium_c.FPDFText_IsGenerated, ctypes.c_int, handle, index),
+        plain(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, handle, index, pointer),
+        plain(pdfium_c.FPDFText_GetText, ctypes.c_int, handle, index, index, pointer),
+    )
+
+
+_PDFIUM_FUNCTIONS: tuple | None = None
+
+
+def _pdfium_glyphs(textpage, height: float) -> Glyphs:
+    """The glyphs pdfium found on one page, with their loose boxes.
+
+    The loose box spans the advance left to right and the font's ascent to
+    descent; its height is the size as drawn (FPDFText_GetFontSize is the
+    size before the text matrix scales it).
+    """
+    global _PDFIUM_FUNCTIONS
+    if _PDFIUM_FUNCTIONS is None:
+        _PDFIUM_FUNCTIONS = _pdfium_functions()
+    get_unicode, is_generated, loose_box, _ = _PDFIUM_FUNCTIONS
+    tp = ctypes.cast(textpage, ctypes.c_void_p).value
+    count = _pdfium_char_count(textpage)
+    codes = _pdfium_codes(tp, count)
+    wanted = ~np.isin(codes, _PDFIUM_NO_GLYPH)
+    # pdfium generates only spaces and line breaks (CPDF_TextPage), so only
+    # a space can be a generated character here
+    for i in np.flatnonzero(wanted & (codes == 0x20)).tolist():
+        if is_generated(tp, i) == 1:
+            wanted[i] = False
+    index = np.flatnonzero(wanted)
+    boxes = (ctypes.c_float * (4 * len(index)))()
+    base = ctypes.addressof(boxes)
+    found = [loose_box(tp, i, base + 16 * k) for k, i in enumerate(index.tolist())]
+    box = np.frombuffer(boxes, dtype=np.float32).reshape(-1, 4).astype(np.float64)  # left, top, right, bottom
+    if not all(found):
+        ok = np.array(found, dtype=bool)
+        index, box = index[ok], box[ok]
+    codes = codes[index]
+    if len(codes) and codes.max() >= 0x110000:
+        codes = np.where(codes < 0x110000, codes, 0xFFFD)
+    texts = list(codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")) if len(codes) else []
+    left, top, right, bottom = box[:, 0], box[:, 1], box[:, 2], box[:, 3]
+    return Glyphs(texts, left, right, height - top, height - bottom, top - bottom, keys=codes)
+
+
+def _pdfium_char_count(textpage) -> int:
+    import pypdfium2.raw as pdfium_c
+
+    return max(0, pdfium_c.FPDFText_CountChars(textpage))
+
+
+def _pdfium_codes(tp: int, count: int) -> np.ndarray:
+    """FPDFText_GetUnicode of every character of a text page, as an array.
+
+    The page text (one call) holds the same code points, one per character,
+    when it is exactly as long as the character list: no character was left
+    out of it (control characters are) and none took two UTF-16 units.  Where
+    the text says U+FFFE (no Unicode, a soft hyphen pdfium marked) the
+    character is asked for itself; otherwise each character is asked.
+    """
+    get_unicode, _, _, get_text = _PDFIUM_FUNCTIONS
+    if not count:
+        return np.zeros(0, dtype=np.int64)
+    buf = (ctypes.c_uint16 * (2 * count + 2))()  # room for surrogate pairs
+    written = get_text(tp, 0, count, ctypes.addressof(buf))
+    units = np.frombuffer(buf, dtype=np.uint16)[: max(written - 1, 0)]
+    if written - 1 == count and not ((units >= 0xD800) & (units <= 0xDFFF)).any():
+        codes = units.astype(np.int64)
+        for i in np.flatnonzero(codes == 0xFFFE).tolist():
+            codes[i] = get_unicode(tp, i)
+        return codes
+    return np.array([get_unicode(tp, i) for i in range(count)], dtype=np.int64)
+
+
+def _chars_pdfplumber(data: bytes) -> tuple[list[Glyphs], date | None]:
     import io
 
     import pdfplumber
@@ -336,15 +403,17 @@ def _chars_pdfplumber(data: bytes) -> tuple[list[list[Char]], date | None]:
         created = parse_pdf_date(pdf.metadata.get("CreationDate"))
         pages = []
         for page in pdf.pages:
-            pages.append([
-                Char(c["text"], c["x0"], c["x1"], c["top"], c["bottom"], c.get("size") or (c["bottom"] - c["top"]))
-                for c in page.chars
-            ])
+            chars = page.chars
+            pages.append(Glyphs(
+                [c["text"] for c in chars], [c["x0"] for c in chars], [c["x1"] for c in chars],
+                [c["top"] for c in chars], [c["bottom"] for c in chars],
+                [c.get("size") or (c["bottom"] - c["top"]) for c in chars],
+            ))
             page.close()
         return pages, created
 
 
-def _pdfium_lost_chars(data: bytes, pages_chars: list[list[Char]], tolerance: float = 0.9) -> bool:
+def _pdfium_lost_chars(data: bytes, pages_glyphs: list[Glyphs], tolerance: float = 0.9) -> bool:
     """Whether pdfplumber reads clearly more characters than pdfium on a sample page.
 
     pdfium silently drops glyphs of some fonts (the CJK of an OCR text layer);
@@ -352,277 +421,47 @@ def _pdfium_lost_chars(data: bytes, pages_chars: list[list[Char]], tolerance: fl
     and costs one pdfplumber page instead of all of them. The sample is the
     page where pdfium found the fewest characters for its size (an empty page
     of a PDF whose other pages have text is the telling case).
+
+    pdfplumber's characters are the ``LTChar`` of the page's pdfminer layout;
+    they are counted there, without the dictionaries ``Page.chars`` makes of
+    them, and the page tree is walked only up to the sample page.
     """
     import io
+    from itertools import islice
 
     import pdfplumber
+    from pdfminer.pdfpage import PDFPage
+    from pdfplumber.page import Page as PlumberPage
+    from pdfplumber.utils.exceptions import PdfminerException
 
-    if not pages_chars:
+    if not pages_glyphs:
         return False
-    sample = min(range(len(pages_chars)), key=lambda i: len(pages_chars[i]))
-    with pdfplumber.open(io.BytesIO(data), pages=[sample + 1]) as pdf:
-        plumber = sum(1 for c in pdf.pages[0].chars if not c["text"].isspace())
-    pdfium = sum(1 for c in pages_chars[sample] if not c.text.isspace())
+    sample = min(range(len(pages_glyphs)), key=lambda i: len(pages_glyphs[i]))
+    pdf = pdfplumber.open(io.BytesIO(data))  # nothing to close: the stream is ours
+    try:
+        page_obj = next(islice(PDFPage.create_pages(pdf.doc), sample, None), None)
+    except Exception as exc:  # as pdfplumber's own page walk reports it
+        raise PdfminerException(exc) from None
+    if page_obj is None:  # pdfminer finds fewer pages than pdfium: as pdf.pages[sample] fails
+        raise IndexError("list index out of range")
+    page = PlumberPage(pdf, page_obj, page_number=sample + 1)
+    plumber = sum(1 for c in _layout_chars(page.layout) if not c.get_text().isspace())
+    pdfium = sum(1 for t in pages_glyphs[sample].texts if not t.isspace())
     return plumber > 0 and pdfium < tolerance * plumber
 
 
-PDF_ENGINES: dict[str, Callable[[bytes], tuple[list[list[Char]], date | None]]] = {
+def _layout_chars(objs):
+    """The ``LTChar`` of a pdfminer layout, as pdfplumber's ``Page.chars`` finds them."""
+    from pdfminer.layout import LTChar, LTContainer
+
+    for obj in objs:
+        if isinstance(obj, LTContainer):
+            yield from _layout_chars(obj)
+        elif isinstance(obj, LTChar):
+            yield obj
+
+
+PDF_ENGINES: dict[str, Callable[[bytes], tuple[list[Glyphs], date | None]]] = {
     "pdfium": _chars_pdfium,
     "pdfplumber": _chars_pdfplumber,
 }
-
-
-# --------------------------------------------------------------------------
-# layout: chars -> text in reading order
-
-# Overprinted ("fake bold") glyphs are the same character drawn again within
-# this share of the font size; a genuinely repeated character (天天) sits a
-# whole advance away.
-DEDUPE_TOLERANCE = 0.2
-# Characters further apart than this (in font sizes) on a row are separate
-# segments; a gutter is wider than this.
-SEGMENT_GAP = 1.2
-# A gap wider than this (in font sizes) without a space glyph gets a space.
-SPACE_GAP = 0.45
-# Indents are kept as up to this many spaces (one per font size).
-MAX_INDENT = 8
-# A line ending this many font sizes left of its column's right edge is short.
-SHORT_LINE = 1.5
-
-
-def dedupe_chars(chars: Iterable[Char]) -> list[Char]:
-    """Drop glyphs that repeat the same character at (almost) the same place."""
-    kept: list[Char] = []
-    # (character, vertical bucket) -> glyphs kept there; a glyph is checked
-    # against its bucket and the two next to it
-    seen: dict[tuple[str, int], list[Char]] = {}
-    for c in chars:
-        tol = max(0.5, DEDUPE_TOLERANCE * c.size)
-        band = int(c.top // tol)
-        dup = False
-        for key in ((c.text, band), (c.text, band - 1), (c.text, band + 1)):
-            others = seen.get(key)
-            if others and any(abs(o.x0 - c.x0) <= tol and abs(o.top - c.top) <= tol for o in others):
-                dup = True
-                break
-        if not dup:
-            seen.setdefault((c.text, band), []).append(c)
-            kept.append(c)
-    return kept
-
-
-def layout_chars(chars: Sequence[Char]) -> str:
-    """Text of one page in reading order, lines separated by ``"\\n"``."""
-    chars = [c for c in dedupe_chars(chars) if c.text and c.size > 0]
-    if not any(not c.text.isspace() for c in chars):
-        return ""
-    spaces = _Spaces([c for c in chars if c.text.isspace()])
-    lines = _layout_block([c for c in chars if not c.text.isspace()], spaces, 0)
-    while lines and not lines[-1]:
-        lines.pop()
-    return "".join(line + "\n" for line in lines)
-
-
-def _median_size(chars: Sequence[Char]) -> float:
-    return statistics.median(c.size for c in chars) if chars else 10.0
-
-
-def _rows(chars: Sequence[Char]) -> list[list[Char]]:
-    """Group glyphs into rows by vertical position (top to bottom)."""
-    rows: list[list[Char]] = []
-    centre = -1e9
-    tol = 0.0
-    for c in sorted(chars, key=lambda c: (c.top + c.bottom) / 2):
-        mid = (c.top + c.bottom) / 2
-        if rows and abs(mid - centre) <= tol:
-            rows[-1].append(c)
-        else:
-            rows.append([c])
-            centre = mid
-            tol = 0.5 * max(c.size, 1.0)
-    for row in rows:
-        row.sort(key=lambda c: c.x0)
-    return rows
-
-
-def _segments(row: Sequence[Char], size: float) -> list[tuple[float, float]]:
-    segs: list[tuple[float, float]] = []
-    for c in row:
-        if segs and c.x0 - segs[-1][1] <= SEGMENT_GAP * size:
-            segs[-1] = (segs[-1][0], max(segs[-1][1], c.x1))
-        else:
-            segs.append((c.x0, c.x1))
-    return segs
-
-
-def _find_gutter(rows: list[list[Char]], size: float) -> tuple[float, float] | None:
-    """The widest vertical strip in the middle of the text that few rows cross.
-
-    Returns ``(left, right)`` x positions, or None for a single column.
-    """
-    all_segs = [s for row in rows for s in _segments(row, size)]
-    if len(all_segs) < 6:
-        return None
-    left = min(s[0] for s in all_segs)
-    right = max(s[1] for s in all_segs)
-    width = right - left
-    if width < 10 * size:
-        return None
-    bins = int(width) + 1
-    cover = [0] * (bins + 1)
-    for a, b in all_segs:  # difference array, then prefix sums
-        cover[int(a - left)] += 1
-        cover[int(b - left) + 1] -= 1
-    run = 0
-    for i in range(bins + 1):
-        run += cover[i]
-        cover[i] = run
-    lo, hi = int(0.2 * width), int(0.8 * width)
-    floor = min(cover[lo:hi])
-    # a gutter is crossed only by page-wide rows (headers, titles)
-    if floor > max(1, 0.15 * len(rows)):
-        return None
-    # the valley: bins crossed by hardly more rows than its floor (a few
-    # lines of a column poke into the gutter with hanging punctuation)
-    limit = floor + max(2, int(0.1 * statistics.median(cover[lo:hi])))
-    best: tuple[int, int] | None = None
-    i = lo
-    while i < hi:
-        if cover[i] <= limit:
-            j = i
-            while j < hi and cover[j] <= limit:
-                j += 1
-            if best is None or j - i > best[1] - best[0]:
-                best = (i, j)
-            i = j
-        else:
-            i += 1
-    if best is None or best[1] - best[0] < 0.5 * size:
-        return None
-    g0, g1 = left + best[0], left + best[1]
-    n_left = sum(1 for row in rows for c in row if c.x1 <= g0 + 1)
-    n_right = sum(1 for row in rows for c in row if c.x0 >= g1 - 1)
-    total = sum(len(row) for row in rows)
-    if n_left < 0.2 * total or n_right < 0.2 * total:
-        return None
-    return g0, g1
-
-
-class _Spaces:
-    """Space glyphs of a page, found by row quickly."""
-
-    def __init__(self, spaces: Sequence[Char]) -> None:
-        self.items = sorted(((c.top + c.bottom) / 2, (c.x0 + c.x1) / 2) for c in spaces)
-        self.keys = [y for y, _ in self.items]
-
-    def in_row(self, top: float, bottom: float) -> list[float]:
-        lo = bisect_left(self.keys, top - 1)
-        hi = bisect_right(self.keys, bottom + 1)
-        return sorted(x for _, x in self.items[lo:hi])
-
-
-def _row_text(row: Sequence[Char], spaces: _Spaces) -> str:
-    """Glyphs of one line left to right, with a space where the PDF draws one
-    (a space glyph between two glyph centres) or where the gap is wide."""
-    if not row:
-        return ""
-    size = _median_size(row)
-    xs = spaces.in_row(min(c.top for c in row), max(c.bottom for c in row))
-    k = 0
-    out = [row[0].text]
-    prev = row[0]
-    for c in row[1:]:
-        mid_prev, mid = (prev.x0 + prev.x1) / 2, (c.x0 + c.x1) / 2
-        while k < len(xs) and xs[k] <= mid_prev:
-            k += 1
-        if c.x0 - prev.x1 > SPACE_GAP * size or (k < len(xs) and xs[k] < mid):
-            out.append(" ")
-        out.append(c.text)
-        prev = c
-    return "".join(out)
-
-
-def _indented_lines(rows: list[list[Char]], spaces: _Spaces, size: float) -> list[str]:
-    """Rows of one column as lines.
-
-    Two things of the geometry that the text alone would lose are kept for
-    clean: a line that starts right of the column's left edge keeps its
-    indent as spaces (a paragraph start, a centred heading), and a line that
-    stops well short of the column's right edge (a paragraph end, a heading,
-    a table row) is followed by an empty line, and a centred line (a title)
-    or a row of three or more cells apart (a table row) gets an empty line on
-    both sides.
-    """
-    if not rows:
-        return []
-    left = min(row[0].x0 for row in rows)
-    rights = sorted(row[-1].x1 for row in rows)
-    right = rights[(9 * (len(rights) - 1)) // 10]
-    lines: list[str] = []
-    for row in rows:
-        left_gap, right_gap = row[0].x0 - left, right - row[-1].x1
-        centred = left_gap > 0.5 * size and abs(left_gap - (rights[-1] - row[-1].x1)) < size
-        # three cells or more apart: a table row, never part of a sentence
-        table_row = len(_segments(row, size)) >= 3
-        if (centred or table_row) and lines and lines[-1]:
-            lines.append("")  # a centred line (title) or a table row stands alone
-        indent = min(MAX_INDENT, int(left_gap / size + 0.3))
-        lines.append(" " * indent + _row_text(row, spaces))
-        if right_gap > SHORT_LINE * size or centred or table_row:
-            lines.append("")
-    return lines
-
-
-def _layout_block(chars: list[Char], spaces: _Spaces, depth: int) -> list[str]:
-    if not chars:
-        return []
-    size = _median_size(chars)
-    rows = _rows(chars)
-    gutter = _find_gutter(rows, size) if depth < 2 else None
-    if gutter is None:
-        return _indented_lines(rows, spaces, size)
-    g0, g1 = gutter
-    mid = (g0 + g1) / 2
-
-    def crosses(row: list[Char]) -> bool:
-        return any(a < g0 and b > g1 for a, b in _segments(row, size))
-
-    # Rows at the very top or bottom that stand apart from the body by a wide
-    # gap (running header, footer) are page-wide even if split in two parts.
-    pitch = statistics.median(
-        [rows[i + 1][0].top - rows[i][0].top for i in range(len(rows) - 1)] or [size]
-    )
-    wide = [crosses(r) for r in rows]
-    for i in range(min(3, len(rows) - 1)):
-        if rows[i + 1][0].top - max(c.bottom for c in rows[i]) > 1.5 * pitch:
-            for k in range(i + 1):
-                wide[k] = True
-    for i in range(len(rows) - 1, max(len(rows) - 4, 0), -1):
-        if min(c.top for c in rows[i]) - max(c.bottom for c in rows[i - 1]) > 1.5 * pitch:
-            for k in range(i, len(rows)):
-                wide[k] = True
-
-    lines: list[str] = []
-    band: list[Char] = []
-    wide_rows: list[list[Char]] = []
-
-    def flush() -> None:
-        if wide_rows:
-            lines.extend(_indented_lines(wide_rows, spaces, size))
-            wide_rows.clear()
-        if band:
-            lines.extend(_layout_block([c for c in band if (c.x0 + c.x1) / 2 < mid], spaces, depth + 1))
-            lines.extend(_layout_block([c for c in band if (c.x0 + c.x1) / 2 >= mid], spaces, depth + 1))
-            band.clear()
-
-    for row, is_wide in zip(rows, wide):
-        if is_wide:
-            if band:
-                flush()
-            wide_rows.append(row)
-        else:
-            if wide_rows:
-                flush()
-            band.extend(row)
-    flush()
-    return lines
