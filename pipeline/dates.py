@@ -747,6 +747,19 @@ DATELINE_LINES = 12
 EDGE_CHARS = 3000
 
 
+_RE_FOLDED = regex.compile("[" + "".join(regex.escape(chr(c)) for c in sorted(_FOLD)) + "]")
+
+
+def _fold(part: str) -> str:
+    """``part.translate(_FOLD)``: str.translate with a dict looks up every character
+    (~0.2 us each); this replaces only the few characters there are to fold."""
+    return _RE_FOLDED.sub(_fold_match, part)
+
+
+def _fold_match(m: regex.Match) -> str:
+    return chr(_FOLD[ord(m.group())])
+
+
 def _full_date(m: regex.Match) -> date | None:
     y, mo, d = m["y"], m["m"], m["d"]
     try:
@@ -766,8 +779,10 @@ def infer_ref_date(text: str, created: date | None = None, mtime: float | None =
     the file's modification date ("file-mtime"); else today ("today").
     """
     # Only the head and the foot can hold a dateline or a 发布时间 line.
-    head, foot = text[:EDGE_CHARS].translate(_FOLD), text[-EDGE_CHARS:].translate(_FOLD)
+    head, foot = _fold(text[:EDGE_CHARS]), _fold(text[-EDGE_CHARS:])
     for part in (head, foot):
+        if "时间" not in part and "時間" not in part and "日期" not in part:
+            continue  # every RE_PUBLISHED match holds one of these (a scan of str is ~50x faster)
         for m in RE_PUBLISHED.finditer(part):
             found = _full_date(m)
             if found:
