@@ -95,7 +95,7 @@ def format_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _atomic_write_bytes(path: Path, data: bytes | Iterable[bytes], durable: bool = True) -> None:
+def _atomic_write_bytes(path: Path, data: bytes | memoryview | Iterable[bytes], durable: bool = True) -> None:
     """Temp file in the same folder, then ``os.replace``: readers see old or new, never half.
 
     ``durable`` also forces the bytes to disk before the replace (tables, which
@@ -105,7 +105,7 @@ def _atomic_write_bytes(path: Path, data: bytes | Iterable[bytes], durable: bool
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, (bytes, bytearray)):
+            if isinstance(data, (bytes, bytearray, memoryview)):
                 fh.write(data)
             else:  # parts, written one after the other (a table streamed from a spool)
                 for part in data:
@@ -464,7 +464,7 @@ def write_table_rows(out_dir: Path, documents: Sequence[Sequence], mentions: Seq
         def write(name: str, arrays: Sequence, blocks: Sequence | None = None, records: list | None = None) -> None:
             pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.csv",
                                        csv_parts(name, blocks, records)))
-            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.parquet", parquet_bytes(name, arrays)))
+            pending.append(disk.submit(_atomic_write_bytes, out_dir / f"{name}.parquet", parquet_buffer(name, arrays)))
 
         write("documents", _arrow_arrays("documents", _columns("documents", documents)), records=documents)
         batches = [block.batch() for block in mentions if len(block)]
@@ -500,15 +500,16 @@ def _arrow_arrays(name: str, columns: Sequence[list]) -> list:
     return [_arrow_array(values, field.type) for values, field in zip(columns, schema)]
 
 
-def parquet_bytes(name: str, arrays: Sequence) -> bytes:
-    """The Parquet file pandas' ``to_parquet`` writes for table ``name``, made with pyarrow alone."""
+def parquet_buffer(name: str, arrays: Sequence) -> memoryview:
+    """The Parquet file pandas' ``to_parquet`` writes for table ``name`` (its columns as
+    Arrow arrays), made with pyarrow alone, in Arrow's memory (not copied into a bytes)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = arrow_schema(name, not arrays or len(arrays[0]) == 0)
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_arrays(list(arrays), schema=schema), buffer, compression="snappy")
-    return buffer.getvalue()
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_arrays(list(arrays), schema=schema), sink, compression="snappy")
+    return memoryview(sink.getvalue())
 
 
 def _arrow_array(values: list, type_):
