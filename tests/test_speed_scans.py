@@ -129,3 +129,11 @@ def test_patterns_from_the_cache_match_like_freshly_compiled_ones():
         for text in texts:
             assert [m.span() + m.groups() for m in again.finditer(text)] == \
                 [m.span() + m.groups() for m in fresh.finditer(text)]
+
+
+def test_word_tag_reads_the_whole_tag_table():
+    from pipeline.orgs import load_tag_table, word_tag
+
+    table = load_tag_table()
+    words = list(table)[::97] + ["不在词典里的词", "x", ""]
+    assert [word_tag(w) for w in words] == [table.get(w) for w in words]
