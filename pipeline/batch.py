@@ -33,8 +33,8 @@ from .process import DocumentResult, document_row, load_resources, process_docum
 from .reviews import carry_over_reviews, read_reviews, review_index
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
 from .write import (
-    DOCUMENT_COLUMNS, MENTION_COLUMNS, MentionBlock, MentionSpool, read_table_rows, table_record, table_records, write_json,
-    write_table_rows, write_text,
+    DOCUMENT_COLUMNS, MENTION_COLUMNS, MentionBlock, MentionSpool, read_table_rows, table_record, table_records,
+    write_json, write_table_rows, write_text,
 )
 
 MANIFEST = "manifest.json"

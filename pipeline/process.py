@@ -68,7 +68,8 @@ def load_resources(rules_dir: Path, use_ner: bool = True) -> Resources:
 
 
 #: Touches every stage once (segmenter, lazily compiled patterns, the model's first call).
-_WARM_UP_TEXT = "2018 年上半年，许昌市经济技术开发区管理委员会引进企业 12 家，实现营业收入 15.6 亿元，同比增长 8.7%。"
+_WARM_UP_TEXT = ("2018 年上半年，许昌市经济技术开发区管理委员会引进企业 12 家，"
+                 "实现营业收入 15.6 亿元，同比增长 8.7%。")
 
 
 def _warm_up(resources: Resources) -> None:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from operator import itemgetter
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -168,7 +170,6 @@ TABLE_SPECS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "orphaned_reviews": (ORPHAN_COLUMNS, [], []),
 }
 _KIND_INDEX = MENTION_COLUMNS.index("kind")
-_FLOAT_INDEXES = [MENTION_COLUMNS.index(c) for c in NUMBER_COLUMNS]
 #: kind -> (table name, indexes into MENTION_COLUMNS of its columns)
 _KIND_PICKS = {kind: (name, [MENTION_COLUMNS.index(c) for c in cols]) for name, (kind, cols) in KIND_TABLES.items()}
 
@@ -240,14 +241,30 @@ def _csv_text(rows: Iterable[Sequence]) -> str:
     return buffer.getvalue()
 
 
-def _shown_numbers(record: tuple) -> tuple | list:
-    """A mention record with its numbers as the CSV shows them."""
-    if all(record[i] is None for i in _FLOAT_INDEXES):
-        return record
-    shown = list(record)
-    for i in _FLOAT_INDEXES:
-        shown[i] = format_number(shown[i])
-    return shown
+_RE_CSV_QUOTE = re.compile('[,"\r\n]')  # what makes the csv module quote a field (minimal quoting)
+
+
+def _csv_cells(values: Sequence, kind: Callable) -> Sequence[str]:
+    """A column's cells as the CSV shows them (``kind``: ``text_cell``, ``int_cell``
+    or ``float_cell``): numbers by ``format_number``, missing values empty, a cell with
+    a comma, quote or line break quoted as the csv module quotes it."""
+    if kind is float_cell:
+        cells: Sequence[str] = ["" if v is None else format_number(v) for v in values]
+    elif kind is int_cell:
+        cells = list(map(str, values)) if None not in values else ["" if v is None else str(v) for v in values]
+    else:
+        cells = values
+    if _RE_CSV_QUOTE.search("".join(cells)):
+        cells = ['"' + c.replace('"', '""') + '"' if _RE_CSV_QUOTE.search(c) else c for c in cells]
+    return cells
+
+
+def _csv_from_columns(columns: Sequence[Sequence[str]]) -> str:
+    """CSV lines of ``_csv_cells`` columns: the csv module's output, a row at a time in C."""
+    if len(columns) < 2:  # the csv module quotes a lone empty field
+        return _csv_text(zip(*columns))
+    lines = "\r\n".join(map(",".join, zip(*columns)))
+    return lines + "\r\n" if lines or columns[0] else ""
 
 
 class MentionBlock:
@@ -314,11 +331,19 @@ class MentionBlock:
         return self._csv[name]
 
     def _make_csv(self) -> dict[str, bytes]:
-        shown = [_shown_numbers(r) for r in self.records]
-        text = {"mentions": _csv_text(shown).encode("utf-8")}
+        records = self.records
+        kinds = _cell_types("mentions")
+        cells = [_csv_cells(values, kind) for values, kind in zip(zip(*records), kinds)] if records else []
+        text = {"mentions": _csv_from_columns(cells).encode("utf-8")}
         for kind, (name, picks) in _KIND_PICKS.items():
-            rows = [[row[i] for i in picks] for row in shown if row[_KIND_INDEX] == kind]
-            text[name] = _csv_text(rows).encode("utf-8")
+            rows = [i for i, r in enumerate(records) if r[_KIND_INDEX] == kind]
+            if not rows:
+                text[name] = b""
+            elif len(rows) == len(records):
+                text[name] = _csv_from_columns([cells[i] for i in picks]).encode("utf-8")
+            else:
+                take = itemgetter(*rows) if len(rows) > 1 else (lambda col, i=rows[0]: (col[i],))
+                text[name] = _csv_from_columns([take(cells[i]) for i in picks]).encode("utf-8")
         return text
 
     def __getstate__(self):
@@ -496,8 +521,25 @@ def _columns(name: str, rows: Sequence[Sequence]) -> list[list]:
 
 
 def _arrow_arrays(name: str, columns: Sequence[list]) -> list:
-    schema = arrow_schema(name, not columns or not columns[0])
-    return [_arrow_array(values, field.type) for values, field in zip(columns, schema)]
+    plans = _arrow_plans(name, not columns or not columns[0])
+    return [_arrow_array(values, plan) for values, plan in zip(columns, plans)]
+
+
+@lru_cache(maxsize=None)
+def _arrow_plans(name: str, empty: bool) -> tuple:
+    """(how, Arrow type, offset or value typecode) of each column of table ``name``."""
+    import pyarrow as pa
+
+    plans = []
+    for field in arrow_schema(name, empty):
+        t = field.type
+        if pa.types.is_large_string(t) or pa.types.is_string(t):
+            plans.append(("text", t, "q" if pa.types.is_large_string(t) else "i"))
+        elif pa.types.is_int64(t) or pa.types.is_float64(t):
+            plans.append(("number", t, "q" if pa.types.is_int64(t) else "d"))
+        else:
+            plans.append(("other", t, ""))
+    return tuple(plans)
 
 
 def parquet_buffer(name: str, arrays: Sequence) -> memoryview:
@@ -512,13 +554,14 @@ def parquet_buffer(name: str, arrays: Sequence) -> memoryview:
     return memoryview(sink.getvalue())
 
 
-def _arrow_array(values: list, type_):
+def _arrow_array(values: Sequence, plan: tuple):
     """An Arrow array of typed values (str; int, float or None), built from its buffers:
     ``pyarrow.array`` imports pandas (~0.7 s) to check whether the values are a Series."""
     import pyarrow as pa
 
+    how, type_, code = plan
     n = len(values)
-    if pa.types.is_large_string(type_) or pa.types.is_string(type_):
+    if how == "text":
         if None in values:
             values = ["" if v is None else v for v in values]  # text columns hold "" for missing
         joined = "".join(values)
@@ -527,10 +570,9 @@ def _arrow_array(values: list, type_):
         else:
             encoded = [v.encode("utf-8") for v in values]
             data, sizes = b"".join(encoded), map(len, encoded)
-        offsets = array("q" if pa.types.is_large_string(type_) else "i", accumulate(sizes, initial=0))
+        offsets = array(code, accumulate(sizes, initial=0))
         return pa.Array.from_buffers(type_, n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    if pa.types.is_int64(type_) or pa.types.is_float64(type_):
-        code, zero = ("q", 0) if pa.types.is_int64(type_) else ("d", 0.0)
+    if how == "number":
         valid = None
         if None in values:
             bits = bytearray((n + 7) // 8)
@@ -538,6 +580,7 @@ def _arrow_array(values: list, type_):
                 if v is not None:
                     bits[i >> 3] |= 1 << (i & 7)
             valid = pa.py_buffer(bytes(bits))
+            zero = 0 if code == "q" else 0.0
             values = [zero if v is None else v for v in values]
         return pa.Array.from_buffers(type_, n, [valid, pa.py_buffer(array(code, values))])
     if pa.types.is_null(type_):
