@@ -29,7 +29,7 @@ import regex
 
 from . import __version__
 from .errors import DocumentError
-from .process import DocumentResult, document_row, load_resources, process_document
+from .process import DocumentResult, document_row, load_resources, process_document, warm_up
 from .reviews import carry_over_reviews, read_reviews, review_index
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
 from .write import (
@@ -245,9 +245,11 @@ def map_jobs(jobs: Iterable[Job], settings: Settings, pool: ProcessPoolExecutor 
 
 def start_pool(settings: Settings) -> ProcessPoolExecutor | None:
     """The worker processes (None for one worker or the dask engine), started now:
-    they fork from this process, which has the resources loaded."""
+    they fork from this process once it has the resources loaded and warmed up,
+    and the table writer imported."""
     if settings.engine == "dask" or settings.workers == 1:
         return None
+    warm_up(load_resources(settings.rules_dir, settings.use_ner))
     # Imported now, not in a thread while the workers run: an import holds the GIL for
     # ~0.2 s, and the threads that feed the workers and collect their results wait for it.
     _import_table_writer()

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .errors import ZhextractError
-from .process import document_row, load_resources
+from .process import document_row, load_resources, warm_up
 from .write import MentionBlock
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def _worker_plugin(settings: Settings):
             self.settings = settings
 
         def setup(self, worker) -> None:
-            load_resources(self.settings.rules_dir, self.settings.use_ner)
+            warm_up(load_resources(self.settings.rules_dir, self.settings.use_ner))
 
     return LoadResources(settings)
 

@@ -62,9 +62,7 @@ def load_resources(rules_dir: Path, use_ner: bool = True) -> Resources:
         from .ner import load_ner_model
 
         ner_model = load_ner_model()
-    resources = Resources(rules_dir=rules_dir, dictionary=rules_dir / "dictionary.txt", ner=ner_model, **loaded)
-    _warm_up(resources)
-    return resources
+    return Resources(rules_dir=rules_dir, dictionary=rules_dir / "dictionary.txt", ner=ner_model, **loaded)
 
 
 #: Touches every stage once (segmenter, lazily compiled patterns, the model's first call).
@@ -72,10 +70,13 @@ _WARM_UP_TEXT = ("2018 年上半年，许昌市经济技术开发区管理委员
                  "实现营业收入 15.6 亿元，同比增长 8.7%。")
 
 
-def _warm_up(resources: Resources) -> None:
+def warm_up(resources: Resources) -> None:
     """Load what the stages load on first use (the jieba segmenter with the user
-    dictionary, ~0.7 s) now: once in the parent, before worker processes fork and
-    share it, instead of in every worker on its first document."""
+    dictionary, ~0.7 s; lazily compiled patterns; the model's first call) now.
+
+    Called before worker processes fork, so that they share it instead of each
+    loading it on its first document.
+    """
     try:
         extract_text_mentions(_WARM_UP_TEXT, date(2018, 11, 15), resources)
     except Exception:  # noqa: BLE001 - a failure shows on the documents, with their names
