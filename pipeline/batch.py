@@ -1,13 +1,18 @@
 """Which files to process, in parallel, with a manifest; review work carried over.
 
-A run: load the resources (once; worker processes fork from the loaded parent)
--> find the files, skip those the manifest says are unchanged, and hand each
-other one to the workers as soon as it is found -> the workers read, extract
-and turn each document into table-ready rows and CSV lines, and write its clean
-text -> the parent only collects those, in document order -> merge with the
-rows of earlier runs in a fixed order -> carry the reviewers' columns over by
-``mention_id`` -> write every table atomically (csv module and pyarrow: no
-pandas import).
+A run:
+
+1. load (and, before worker processes fork, warm up) the rules, dictionary and
+   model once; read the reviews back from ``mentions.csv``;
+2. find the files and skip those the manifest says are unchanged, handing the
+   others to the workers as they are found (a few documents to a task);
+3. each worker reads and extracts a document, writes its clean text, and sends
+   back its ``documents.csv`` row and its mentions ready for the tables (an
+   Arrow record batch plus the CSV text of every table, ``write.MentionBlock``);
+4. the parent puts the reviews back onto each document's mentions as they
+   arrive and spools them to disk (``write.MentionSpool``), holding none;
+5. merge with the rows of earlier runs in path order and stream every table
+   from the spool, atomically (csv module and pyarrow: no pandas import).
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def _worker_plugin(settings: Settings):
 def map_jobs_dask(jobs: Sequence[Job], settings: Settings) -> Iterator[DocumentRows]:
     """Process ``jobs`` on a Dask cluster; results in the order of ``jobs``.
 
-    The workers make the table rows and CSV lines; the clean texts come back to
+    The workers make the table-ready mentions (Arrow batch, CSV text); the clean texts come back to
     be written here (the workers need not see the output folder).
     """
     try:
