@@ -39,6 +39,9 @@ SPACE_GAP = 0.45
 MAX_INDENT = 8
 # A line ending this many font sizes left of its column's right edge is short.
 SHORT_LINE = 1.5
+# A page whose rows have more (glyph, space glyph) pairs than this is laid
+# out by the reference code (the pairs are held in memory at once).
+MAX_SPACE_PAIRS = 2_000_000
 
 
 class Char(NamedTuple):
@@ -56,21 +59,23 @@ class Glyphs:
     """The glyphs of one page as columns: ``texts[i]`` is drawn in the box
     ``x0[i]..x1[i]``, ``top[i]..bottom[i]`` at font size ``size[i]``.
 
-    ``keys`` are integers equal exactly where the texts are equal (the code
-    point for a one-character text); an engine that has them passes them,
-    otherwise they are numbered from the texts.
+    ``keys`` are integers equal exactly where the texts are equal: the code
+    points when every text is one character (``codes`` is then that array),
+    else numbers given to the texts.  An engine that reads code points
+    passes them as ``codes``.
     """
 
-    __slots__ = ("texts", "x0", "x1", "top", "bottom", "size", "_keys")
+    __slots__ = ("texts", "x0", "x1", "top", "bottom", "size", "_keys", "codes")
 
-    def __init__(self, texts: list[str], x0, x1, top, bottom, size, keys=None) -> None:
+    def __init__(self, texts: list[str], x0, x1, top, bottom, size, codes=None) -> None:
         self.texts = texts
         self.x0 = np.asarray(x0, dtype=np.float64)
         self.x1 = np.asarray(x1, dtype=np.float64)
         self.top = np.asarray(top, dtype=np.float64)
         self.bottom = np.asarray(bottom, dtype=np.float64)
         self.size = np.asarray(size, dtype=np.float64)
-        self._keys = keys
+        self.codes: np.ndarray | None = None if codes is None else np.asarray(codes, dtype=np.int64)
+        self._keys = self.codes
 
     @classmethod
     def from_chars(cls, chars: Sequence[Char]) -> Glyphs:
@@ -85,8 +90,12 @@ class Glyphs:
     @property
     def keys(self) -> np.ndarray:
         if self._keys is None:
-            numbers: dict[str, int] = {}
-            self._keys = np.array([numbers.setdefault(t, len(numbers)) for t in self.texts], dtype=np.int64)
+            try:
+                self.codes = np.array([ord(t) for t in self.texts], dtype=np.int64)
+                self._keys = self.codes
+            except TypeError:  # a text of more (or less) than one character
+                numbers: dict[str, int] = {}
+                self._keys = np.array([numbers.setdefault(t, len(numbers)) for t in self.texts], dtype=np.int64)
         return self._keys
 
     def chars(self) -> list[Char]:
@@ -141,18 +150,22 @@ def _dedupe_mask(g: Glyphs) -> np.ndarray:
     order = np.lexsort((top, keys))  # by text, then top to bottom
     k_sorted, t_sorted, x_sorted = keys[order], top[order], x0[order]
     twin = np.zeros(n, dtype=bool)
+    # pairs (a, a + shift) in this order with the same text within reach
+    # vertically; a pair that is not has no such pair further apart either
+    a = np.arange(n - 1)
     shift = 1
-    while shift < n:
-        # glyphs `shift` apart in this order: once none of them has the same
-        # text within reach vertically, no glyph further apart has either
-        near = (k_sorted[shift:] == k_sorted[:-shift]) & (t_sorted[shift:] - t_sorted[:-shift] <= reach)
-        if not near.any():
+    while len(a):
+        b = a + shift
+        a = a[(k_sorted[b] == k_sorted[a]) & (t_sorted[b] - t_sorted[a] <= reach)]
+        if not len(a):
             break
-        hit = near & (np.abs(x_sorted[shift:] - x_sorted[:-shift]) <= reach)
+        b = a + shift
+        hit = np.abs(x_sorted[b] - x_sorted[a]) <= reach
         if hit.any():
-            twin[order[shift:][hit]] = True
-            twin[order[:-shift][hit]] = True
+            twin[order[a[hit]]] = True
+            twin[order[b[hit]]] = True
         shift += 1
+        a = a[a + shift < n]
     if not twin.any():
         return keep
     idx = np.flatnonzero(twin).tolist()
@@ -183,15 +196,12 @@ def layout_glyphs(g: Glyphs) -> str:
     if not all(np.isfinite(a).all() for a in coords) or (g.x1 < g.x0).any():
         return layout_chars_reference(g.chars())
     keep = _dedupe_mask(g)
-    texts = g.texts
-    space = np.zeros(len(g), dtype=bool)
-    for i in np.flatnonzero(keep).tolist():
-        t = texts[i]
-        if not t:
-            keep[i] = False
-        elif t.isspace():
-            space[i] = True
-    keep &= g.size > 0
+    # what each distinct text is: empty, white space or a glyph
+    keys, first = np.unique(g.keys, return_index=True)
+    kinds = np.array([2 if not t else t.isspace() for t in (g.texts[i] for i in first.tolist())], dtype=np.int8)
+    kind = kinds[np.searchsorted(keys, g.keys)]
+    keep &= (kind != 2) & (g.size > 0)
+    space = kind == 1
     space &= keep
     body = keep & ~space
     if not body.any():
@@ -210,13 +220,20 @@ class _NotExact(Exception):
 
 
 def _median(values: np.ndarray) -> float:
-    # np.median takes the mean of the two middle values as statistics.median
-    # does ((a + b) / 2): the same float
-    return float(np.median(values))
+    """statistics.median of ``values`` (not empty): the middle value, or
+    ``(a + b) / 2`` of the two middle ones, the same float."""
+    n = len(values)
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, (half - 1, half))[half - 1:half + 1].tolist()
+    return (low + high) / 2
 
 
 def _row_medians(values: np.ndarray, row: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Median of ``values`` per row (rows contiguous, ``starts`` with the end)."""
+    if (np.minimum.reduceat(values, starts[:-1]) == np.maximum.reduceat(values, starts[:-1])).all():
+        return values[starts[:-1]]  # one value per row (one font size): that is the median
     counts = np.diff(starts)
     v = values[np.lexsort((values, row))]
     half = counts // 2
@@ -229,6 +246,9 @@ def _row_cummax(values: np.ndarray, row: np.ndarray) -> np.ndarray:
     """Running maximum of ``values`` restarting at every row (rows contiguous)."""
     n = len(values)
     if n == 0:
+        return values
+    rising = (values[1:] >= values[:-1]) | (row[1:] != row[:-1])
+    if rising.all():  # glyphs that do not overlap: each row's maximum so far is the value itself
         return values
     order = np.argsort(values, kind="stable")
     rank = np.empty(n, dtype=np.int64)
@@ -323,20 +343,31 @@ class _Page:
             bottom = np.maximum.reduceat(g.bottom[idx], starts[:-1])
             lo = np.searchsorted(self.space_y, top - 1, side="left")
             hi = np.searchsorted(self.space_y, bottom + 1, side="right")
-            xmid = self.xmid[idx]
-            for r in np.flatnonzero(lo < hi).tolist():
-                a, b = starts[r], starts[r + 1]
-                if b - a < 2:
-                    continue
-                xs = np.sort(self.space_x[lo[r]:hi[r]])
-                mids = xmid[a:b]
+            # every (glyph, space glyph in reach of its row) pair at once; a
+            # row's first glyph never gets a space before it
+            per_glyph = (hi - lo)[row]
+            per_glyph[starts[:-1]] = 0
+            total = int(per_glyph.sum())
+            if total > MAX_SPACE_PAIRS:
+                raise _NotExact
+            if total:
+                xmid = self.xmid[idx]
+                passed = np.empty(n)  # the rightmost centre so far in the row, before each glyph
+                passed[1:] = _row_cummax(xmid, row)[:-1]
+                glyph = np.repeat(np.arange(n), per_glyph)
+                first_pair = np.cumsum(per_glyph) - per_glyph
+                x = self.space_x[lo[row][glyph] + (np.arange(total) - first_pair[glyph])]
                 # a space glyph right of every centre so far, left of this one
-                passed = np.maximum.accumulate(mids[:-1])
-                between = np.searchsorted(xs, mids[1:], side="left") > np.searchsorted(xs, passed, side="right")
-                gap[a + 1:b] |= between
+                gap[glyph[(x > passed[glyph]) & (x < xmid[glyph])]] = True
         gap[starts[:-1]] = False
-        pieces = [self.g.texts[i] for i in idx.tolist()]
-        for p in np.flatnonzero(gap).tolist():
+        spaced = np.flatnonzero(gap)
+        if g.codes is not None:  # one character per glyph: decode all rows at once
+            codes = np.insert(g.codes[idx], spaced, 0x20).astype(np.uint32)
+            text = codes.tobytes().decode("utf-32-le", "surrogatepass")
+            bounds = (starts + np.searchsorted(spaced, starts)).tolist()
+            return [text[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        pieces = [g.texts[i] for i in idx.tolist()]
+        for p in spaced.tolist():
             pieces[p] = " " + pieces[p]
         bounds = starts.tolist()
         return ["".join(pieces[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -352,25 +383,30 @@ class _Rows:
         self.page, self.size = page, size
         order = np.argsort(page.ymid[idx], kind="stable")
         by_mid = idx[order]
-        mids = page.ymid[by_mid].tolist()
-        sizes = g.size[by_mid].tolist()
-        n = len(mids)
+        mid = page.ymid[by_mid]
+        n = len(mid)
+        # a row starts at a glyph and takes every glyph whose centre is within
+        # half its size (at least 0.5) below, as ``mid - centre <= tol`` says
+        mids = mid.tolist()
+        tols = (0.5 * np.maximum(g.size[by_mid], 1.0)).tolist()
         starts = []
         i = 0
         while i < n:
             starts.append(i)
-            centre = mids[i]
-            tol = 0.5 * max(sizes[i], 1.0)
-            # mids are sorted, so ``mid - centre`` only grows along the row
-            i = bisect_right(mids, tol, i + 1, n, key=lambda m: m - centre)
+            centre, tol = mids[i], tols[i]
+            j = bisect_right(mids, centre + tol, i + 1)
+            # ``m > centre + tol`` and ``m - centre > tol`` can differ in the last bit
+            while j > i + 1 and mids[j - 1] - centre > tol:
+                j -= 1
+            while j < n and mids[j] - centre <= tol:
+                j += 1
+            i = j
         starts.append(n)
         self.count = len(starts) - 1
         self.starts = np.array(starts, dtype=np.int64)
         row = np.repeat(np.arange(self.count, dtype=np.int64), np.diff(self.starts))
         # each row left to right, keeping the order by mid among equal x0
-        by_x = np.argsort(g.x0[by_mid], kind="stable")
-        by_x = by_x[np.argsort(row[by_x], kind="stable")]
-        self.idx = by_mid[by_x]
+        self.idx = by_mid[np.lexsort((g.x0[by_mid], row))]
         self.row = row
         # segments: runs of glyphs closer than SEGMENT_GAP sizes
         x0, x1 = g.x0[self.idx], g.x1[self.idx]

@@ -26,6 +26,7 @@ import ctypes
 import hashlib
 import re
 import unicodedata
+from itertools import repeat
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -329,16 +330,19 @@ def _pdfium_glyphs(textpage, height: float) -> Glyphs:
     tp = ctypes.cast(textpage, ctypes.c_void_p).value
     count = _pdfium_char_count(textpage)
     codes = _pdfium_codes(tp, count)
-    wanted = ~np.isin(codes, _PDFIUM_NO_GLYPH)
+    wanted = codes != _PDFIUM_NO_GLYPH[0]
+    for code in _PDFIUM_NO_GLYPH[1:]:
+        wanted &= codes != code
     # pdfium generates only spaces and line breaks (CPDF_TextPage), so only
     # a space can be a generated character here
     for i in np.flatnonzero(wanted & (codes == 0x20)).tolist():
         if is_generated(tp, i) == 1:
             wanted[i] = False
     index = np.flatnonzero(wanted)
-    boxes = (ctypes.c_float * (4 * len(index)))()
-    base = ctypes.addressof(boxes)
-    found = [loose_box(tp, i, base + 16 * k) for k, i in enumerate(index.tolist())]
+    n = len(index)
+    boxes = (ctypes.c_float * (4 * n))()
+    slots = (ctypes.addressof(boxes) + 16 * np.arange(n)).tolist()
+    found = list(map(loose_box, repeat(tp, n), index.tolist(), slots))
     box = np.frombuffer(boxes, dtype=np.float32).reshape(-1, 4).astype(np.float64)  # left, top, right, bottom
     if not all(found):
         ok = np.array(found, dtype=bool)
@@ -348,7 +352,7 @@ def _pdfium_glyphs(textpage, height: float) -> Glyphs:
         codes = np.where(codes < 0x110000, codes, 0xFFFD)
     texts = list(codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")) if len(codes) else []
     left, top, right, bottom = box[:, 0], box[:, 1], box[:, 2], box[:, 3]
-    return Glyphs(texts, left, right, height - top, height - bottom, top - bottom, keys=codes)
+    return Glyphs(texts, left, right, height - top, height - bottom, top - bottom, codes=codes)
 
 
 def _pdfium_char_count(textpage) -> int:
