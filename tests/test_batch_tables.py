@@ -117,3 +117,18 @@ def test_reviews_of_processed_and_unchanged_documents_are_carried_over(tmp_path)
     assert list(parquet["review_note"]) == list(table("mentions")["review_note"])
     quantities = table("quantities")
     assert list(quantities.loc[quantities["review_note"] != "", "review_note"]) == ['核对, "ok"']
+
+
+def test_documents_several_to_a_task_keep_their_order(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(40):  # 40 documents, 2 workers: 2 documents to a task
+        (corpus / f"d{i:02d}.txt").write_text(f"{2000 + i} 年，引进企业 {i + 1} 家，投资 {i}.5 亿元。", encoding="utf-8")
+    (corpus / "d17b.txt").write_bytes(b"")  # an error row among them
+    for workers in (1, 2):
+        summary = run_batch([corpus], tmp_path / f"w{workers}", workers=workers, use_ner=False, ref_date="2018-11-15")
+        assert (summary.ok, summary.failed) == (40, 1)
+    for name in TABLES:
+        for suffix in (".csv", ".parquet"):
+            one = (tmp_path / "w1" / f"{name}{suffix}").read_bytes()
+            assert (tmp_path / "w2" / f"{name}{suffix}").read_bytes() == one, name + suffix
