@@ -28,6 +28,7 @@ from .records import Entity, Sentence
 
 MODEL_DIR = Path(__file__).parent / "models" / "org_ner"
 TOKENIZER_NAME = "zhextract.char_bigram_tokenizer.v1"
+WORD_TOKENIZER_NAME = "zhextract.char_word_tokenizer.v1"
 LABELS = ("ORG", "PER", "LOC")
 # A sentence longer than this is cut into windows before it reaches the model
 # (a run-on PDF "sentence" of 10k characters would otherwise dominate memory).
@@ -63,6 +64,14 @@ def register_components() -> None:
 
             return make
 
+        @spacy.registry.tokenizers(WORD_TOKENIZER_NAME)
+        def create_char_word_tokenizer() -> Any:
+            def make(nlp: Any) -> CharWordTokenizer:
+                return CharWordTokenizer(nlp.vocab)
+
+            return make
+
+        _register_scorer(spacy)
         _registered = True
 
 
@@ -107,6 +116,192 @@ class CharBigramTokenizer:
         return self
 
 
+class CharWordTokenizer(CharBigramTokenizer):
+    """Character tokens with bigram features plus the jieba word each character is in.
+
+    On top of ``CharBigramTokenizer``'s features, ``MORPH`` holds the part of
+    speech jieba's dictionary gives the word the character belongs to plus the
+    character's place in it (``POS=nt_B``, ``POS=ns_E``: jieba knows many
+    organization and place names), and ``DEP`` holds the word itself with that
+    place (``中国-B``).  The model never predicts MORPH or DEP, so the two serve
+    as free per-token feature slots for the hash embeddings.
+
+    The segmenter is plain jieba (jieba-rs through rjieba, HMM on) without the
+    project's user dictionary, so the model does not change when rules do.
+    """
+
+    def __init__(self, vocab: Any) -> None:
+        super().__init__(vocab)
+        self._segmenter: Any = None
+
+    def __call__(self, text: str) -> Any:
+        doc = super().__call__(text)
+        if self._segmenter is None:
+            import rjieba
+
+            self._segmenter = rjieba.Jieba()
+        # Character index in ``text`` -> (tag feature, word feature).
+        features: list[tuple[str, str]] = [("", "")] * len(text)
+        pos = 0
+        for word, tag in self._segmenter.tag(text, True):
+            n = len(word)
+            norm_word = "".join(normalize_char(c) for c in word)
+            for k in range(n):
+                place = "S" if n == 1 else "B" if k == 0 else "E" if k == n - 1 else "M"
+                features[pos + k] = (f"POS={tag}_{place}", f"{norm_word}-{place}")
+            pos += n
+        for tok in doc:
+            tag_feature, word_feature = features[tok.idx]
+            if tag_feature:
+                tok.set_morph(tag_feature)
+                tok.dep_ = word_feature
+        return doc
+
+
+# ------------------------------------------------------------- BIOES tags
+# The tagger model labels each character B-X, I-X, E-X, S-X (X in LABELS) or O.
+
+
+def bioes_tags(n_tokens: int, spans: Iterable[tuple[int, int, str | None]]) -> list[str]:
+    """Tags of ``n_tokens`` tokens for ``(start, end, label)`` token spans.
+
+    A span whose label is None is *missing*: its tokens get "" (no loss either way).
+    """
+    tags = ["O"] * n_tokens
+    for s, e, label in spans:
+        if label is None:
+            for i in range(s, e):
+                tags[i] = ""
+        elif e - s == 1:
+            tags[s] = f"S-{label}"
+        else:
+            tags[s] = f"B-{label}"
+            for i in range(s + 1, e - 1):
+                tags[i] = f"I-{label}"
+            tags[e - 1] = f"E-{label}"
+    return tags
+
+
+def spans_from_tags(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Token spans ``(start, end, label)`` from BIOES tags, repairing broken runs.
+
+    An I or E with no open span of its label opens one (the model saw the start
+    wrongly); a B or S or O closes whatever was open.
+    """
+    out: list[tuple[int, int, str]] = []
+    start, label = -1, ""
+    for i, tag in enumerate(tags):
+        kind, _, lab = tag.partition("-")
+        if kind in ("I", "E") and start >= 0 and lab == label:
+            if kind == "E":
+                out.append((start, i + 1, label))
+                start = -1
+            continue
+        if start >= 0:
+            out.append((start, i, label))
+            start = -1
+        if kind == "S":
+            out.append((i, i + 1, lab))
+        elif kind in ("B", "I"):
+            start, label = i, lab
+        elif kind == "E":
+            out.append((i, i + 1, lab))
+    if start >= 0:
+        out.append((start, len(tags), label))
+    return out
+
+
+def _allowed_transitions(labels: Sequence[str]) -> Any:
+    """Boolean matrix ``allowed[prev, next]`` of valid BIOES tag pairs (+ start/end rows)."""
+    import numpy as np
+
+    n = len(labels)
+    allowed = np.zeros((n + 1, n + 1), dtype=bool)  # index n = sentence boundary
+    parts = [lab.partition("-") for lab in labels]
+    for a in range(n + 1):
+        for b in range(n + 1):
+            ka, _, la = parts[a] if a < n else ("O", "", "")
+            kb, _, lb = parts[b] if b < n else ("O", "", "")
+            inside = ka in ("B", "I")  # a span is open after tag a
+            if inside:
+                allowed[a, b] = kb in ("I", "E") and lb == la
+            else:
+                allowed[a, b] = kb not in ("I", "E")
+    return allowed
+
+
+def viterbi_tags(scores: Any, labels: Sequence[str], allowed: Any) -> list[str]:
+    """The best valid BIOES sequence under per-token label scores.
+
+    ``scores`` are logits (unnormalized log-probabilities, what spaCy's
+    ``Tagger.v2`` with ``normalize = false`` predicts), one row per token.
+    """
+    import numpy as np
+
+    n_tok, n_lab = scores.shape
+    if n_tok == 0:
+        return []
+    logits = np.asarray(scores, dtype="float64")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    penalty = np.where(allowed[:n_lab, :n_lab], 0.0, -1e9)
+    best = logp[0] + np.where(allowed[n_lab, :n_lab], 0.0, -1e9)
+    back = np.zeros((n_tok, n_lab), dtype=np.int32)
+    for i in range(1, n_tok):
+        cand = best[:, None] + penalty
+        back[i] = cand.argmax(axis=0)
+        best = cand[back[i], np.arange(n_lab)] + logp[i]
+    best = best + np.where(allowed[:n_lab, n_lab], 0.0, -1e9)
+    path = [int(best.argmax())]
+    for i in range(n_tok - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    path.reverse()
+    return [labels[k] for k in path]
+
+
+def _register_scorer(spacy: Any) -> None:
+    """``zhextract.bioes_ents_scorer.v1``: entity P/R/F of a BIOES tagger, for training."""
+
+    @spacy.registry.scorers("zhextract.bioes_ents_scorer.v1")
+    def make_scorer() -> Any:
+        def score(examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
+            tp = fp = fn = 0
+            per: dict[str, list[int]] = {}
+            for eg in examples:
+                gold_tags = [t.tag_ for t in eg.reference]
+                missing = {i for i, t in enumerate(gold_tags) if t == ""}
+                gold = set(spans_from_tags([t or "O" for t in gold_tags]))
+                pred = {
+                    sp
+                    for sp in spans_from_tags([t.tag_ for t in eg.predicted])
+                    if not any(i in missing for i in range(sp[0], sp[1]))
+                }
+                for sp in pred | gold:
+                    counts = per.setdefault(sp[2], [0, 0, 0])
+                    k = 0 if sp in pred and sp in gold else 1 if sp in pred else 2
+                    counts[k] += 1
+                tp += len(pred & gold)
+                fp += len(pred - gold)
+                fn += len(gold - pred)
+
+            def prf(a: int, b: int, c: int) -> dict[str, float]:
+                p = a / (a + b) if a + b else 0.0
+                r = a / (a + c) if a + c else 0.0
+                return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
+
+            total = prf(tp, fp, fn)
+            return {
+                "ents_p": total["p"],
+                "ents_r": total["r"],
+                "ents_f": total["f"],
+                "ents_per_type": {lab: prf(*c) for lab, c in per.items()},
+            }
+
+        return score
+
+    return None
+
+
 @dataclass
 class NerModel:
     """A loaded NER pipeline; use ``load_ner_model`` to get the cached shipped one."""
@@ -114,6 +309,7 @@ class NerModel:
     nlp: Any
     path: Path
     batch_size: int = 64
+    _allowed: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def find_entities(self, text: str, sentences: Sequence[Sentence] | None = None) -> list[Entity]:
@@ -134,13 +330,33 @@ class NerModel:
             return []
         out: list[Entity] = []
         with self._lock:  # spaCy pipes are not re-entrant across threads
-            docs = self.nlp.pipe((text[a:b] for a, b in pieces), batch_size=self.batch_size)
-            for (a, _b), doc in zip(pieces, docs, strict=True):
-                for ent in doc.ents:
-                    s, e = a + ent.start_char, a + ent.end_char
-                    out.append(Entity(s, e, ent.label_, text[s:e]))
+            if "tagger" in self.nlp.pipe_names:
+                found = self._tagger_entities([text[a:b] for a, b in pieces])
+            else:
+                docs = self.nlp.pipe((text[a:b] for a, b in pieces), batch_size=self.batch_size)
+                found = ([(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs)
+            for (a, _b), ents in zip(pieces, found, strict=True):
+                for start, end, label in ents:
+                    s, e = a + start, a + end
+                    out.append(Entity(s, e, label, text[s:e]))
         out.sort(key=lambda x: (x.start, x.end))
         return out
+
+    def _tagger_entities(self, texts: list[str]) -> Iterable[list[tuple[int, int, str]]]:
+        """Character spans per text from the BIOES tagger, decoded by constrained Viterbi."""
+        tagger = self.nlp.get_pipe("tagger")
+        labels = list(tagger.labels)
+        if self._allowed is None:
+            self._allowed = _allowed_transitions(labels)
+        for k in range(0, len(texts), self.batch_size):
+            docs = [self.nlp.make_doc(t) for t in texts[k : k + self.batch_size]]
+            scores = tagger.model.predict(docs)
+            for doc, doc_scores in zip(docs, scores, strict=True):
+                tags = viterbi_tags(tagger.model.ops.to_numpy(doc_scores), labels, self._allowed)
+                yield [
+                    (doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text), label)
+                    for s, e, label in spans_from_tags(tags)
+                ]
 
 
 def _pieces(text: str, sentences: Sequence[Sentence] | None) -> list[tuple[int, int]]:

@@ -171,8 +171,15 @@ def sentence_chunks(text: str, max_chars: int) -> list[tuple[int, int]]:
 
 
 def to_docbin(nlp, sentences: Iterable[GoldSentence]):  # type: ignore[no-untyped-def]
-    """Build a spaCy DocBin of char-token docs with entities (missing spans kept missing)."""
+    """Build a spaCy DocBin of char-token docs with gold entities.
+
+    Each doc carries the entities twice: as ``doc.ents`` (for a transition-based
+    ``ner`` pipe) and as BIOES tags in ``token.tag_`` (for the tagger model).
+    Missing spans stay missing in both ("" tags give no loss).
+    """
     from spacy.tokens import DocBin
+
+    from .ner import bioes_tags
 
     db = DocBin(store_user_data=False)
     skipped = 0
@@ -186,6 +193,10 @@ def to_docbin(nlp, sentences: Iterable[GoldSentence]):  # type: ignore[no-untype
                 continue
             (missing if lab is None else ents).append(span)
         doc.set_ents(ents, missing=missing, default="outside")
+        token_spans = [(sp.start, sp.end, None) for sp in missing]
+        token_spans += [(sp.start, sp.end, sp.label_) for sp in ents]
+        for tok, tag in zip(doc, bioes_tags(len(doc), token_spans), strict=True):
+            tok.tag_ = tag
         db.add(doc)
     if skipped:
         print(f"  {skipped} gold spans not on token boundaries, skipped")
@@ -337,9 +348,10 @@ def install_model(src: Path, output: Path) -> None:
     if output.exists():
         shutil.rmtree(output)
     nlp.to_disk(output)
-    # The string store holds every character bigram seen in training (6 MB); the
-    # hash embeddings need only the hashes, so keep just the labels.
-    labels = sorted(nlp.get_pipe("ner").labels)
+    # The string store holds every character bigram and word seen in training
+    # (tens of MB); the hash embeddings need only the hashes, so keep just the labels.
+    pipe = nlp.get_pipe("tagger" if "tagger" in nlp.pipe_names else "ner")
+    labels = sorted(pipe.labels)
     (output / "vocab" / "strings.json").write_text(json.dumps(labels), encoding="utf-8")
     if card_text is not None:
         card.write_text(card_text, encoding="utf-8")

@@ -88,6 +88,54 @@ def test_tokenizer_bigram_features():
     assert doc[2].norm_ == "00"  # digits fold to 0
 
 
+def test_tokenizer_word_features():
+    import spacy
+
+    ner.register_components()
+    nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": ner.WORD_TOKENIZER_NAME}}})
+    doc = nlp("中国共产党 在北京召开")
+    assert [t.text for t in doc] == list("中国共产党在北京召开")
+    # jieba: 中国共产党/nt 在/p 北京/ns 召开/v; each character knows its word and place
+    assert [t.dep_ for t in doc][:6] == ["中国共产党-B", "中国共产党-M", "中国共产党-M",
+                                         "中国共产党-M", "中国共产党-E", "在-S"]
+    assert str(doc[0].morph) == "POS=nt_B" and str(doc[6].morph) == "POS=ns_B"
+    assert doc[0].norm_ == "中国" and doc[1].lemma_ == "中国"  # the bigrams stay
+
+
+def test_bioes_tags_and_back():
+    tags = ner.bioes_tags(9, [(0, 3, "ORG"), (4, 5, "PER"), (6, 8, None)])
+    assert tags == ["B-ORG", "I-ORG", "E-ORG", "O", "S-PER", "O", "", "", "O"]
+    assert ner.spans_from_tags([t or "O" for t in tags]) == [(0, 3, "ORG"), (4, 5, "PER")]
+
+
+def test_spans_from_broken_tags_are_repaired():
+    # an I without its B opens a span; a B while another is open closes it
+    assert ner.spans_from_tags(["O", "I-ORG", "E-ORG", "B-LOC", "B-ORG", "I-ORG"]) == [
+        (1, 3, "ORG"), (3, 4, "LOC"), (4, 6, "ORG")]
+    assert ner.spans_from_tags(["E-PER", "O"]) == [(0, 1, "PER")]
+
+
+def test_viterbi_never_returns_a_broken_sequence():
+    import numpy as np
+
+    labels = ["B-ORG", "E-ORG", "I-ORG", "O", "S-ORG"]
+    allowed = ner._allowed_transitions(labels)
+    # Greedy argmax would give O I-ORG E-ORG (an I without a B).
+    scores = np.array([
+        [0.10, 0.00, 0.00, 0.90, 0.00],
+        [0.30, 0.00, 0.60, 0.10, 0.00],
+        [0.00, 0.90, 0.00, 0.10, 0.00],
+    ])
+    assert ner.viterbi_tags(np.log(scores + 1e-9), labels, allowed) == ["O", "B-ORG", "E-ORG"]
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        tags = ner.viterbi_tags(rng.normal(size=(8, len(labels))), labels, allowed)
+        # a valid sequence reads back to the same spans with no repair needed
+        spans = ner.spans_from_tags(tags)
+        rebuilt = ner.bioes_tags(len(tags), spans)
+        assert rebuilt == tags
+
+
 @has_model
 def test_shipped_model_size_is_small():
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file())
