@@ -196,12 +196,15 @@ def layout_glyphs(g: Glyphs) -> str:
     if not all(np.isfinite(a).all() for a in coords) or (g.x1 < g.x0).any():
         return layout_chars_reference(g.chars())
     keep = _dedupe_mask(g)
-    # what each distinct text is: empty, white space or a glyph
-    keys, first = np.unique(g.keys, return_index=True)
-    kinds = np.array([2 if not t else t.isspace() for t in (g.texts[i] for i in first.tolist())], dtype=np.int8)
-    kind = kinds[np.searchsorted(keys, g.keys)]
-    keep &= (kind != 2) & (g.size > 0)
-    space = kind == 1
+    if g.codes is not None and g.codes.max() < 0x10000:  # one character each, all in the BMP
+        space = _bmp_spaces()[g.codes]
+        keep &= g.size > 0
+    else:  # what each distinct text is: empty, white space or a glyph
+        keys, first = np.unique(g.keys, return_index=True)
+        kinds = np.array([2 if not t else t.isspace() for t in (g.texts[i] for i in first.tolist())], dtype=np.int8)
+        kind = kinds[np.searchsorted(keys, g.keys)]
+        keep &= (kind != 2) & (g.size > 0)
+        space = kind == 1
     space &= keep
     body = keep & ~space
     if not body.any():
@@ -213,6 +216,17 @@ def layout_glyphs(g: Glyphs) -> str:
     while lines and not lines[-1]:
         lines.pop()
     return "".join(line + "\n" for line in lines)
+
+
+_BMP_SPACES: np.ndarray | None = None
+
+
+def _bmp_spaces() -> np.ndarray:
+    """``str.isspace`` of every code point of the Basic Multilingual Plane."""
+    global _BMP_SPACES
+    if _BMP_SPACES is None:
+        _BMP_SPACES = np.array([chr(c).isspace() for c in range(0x10000)], dtype=bool)
+    return _BMP_SPACES
 
 
 class _NotExact(Exception):

@@ -425,44 +425,71 @@ def _pdfium_lost_chars(data: bytes, pages_glyphs: list[Glyphs], tolerance: float
     and costs one pdfplumber page instead of all of them. The sample is the
     page where pdfium found the fewest characters for its size (an empty page
     of a PDF whose other pages have text is the telling case).
+    """
+    if not pages_glyphs:
+        return False
+    sample = min(range(len(pages_glyphs)), key=lambda i: len(pages_glyphs[i]))
+    plumber = _plumber_char_count(data, sample)
+    pdfium = sum(1 for t in pages_glyphs[sample].texts if not t.isspace())
+    return plumber > 0 and pdfium < tolerance * plumber
 
-    pdfplumber's characters are the ``LTChar`` of the page's pdfminer layout;
-    they are counted there, without the dictionaries ``Page.chars`` makes of
-    them, and the page tree is walked only up to the sample page.
+
+def _plumber_char_count(data: bytes, index: int) -> int:
+    """How many of pdfplumber's ``Page.chars`` on page ``index`` are not white space.
+
+    The page is interpreted as ``Page.layout`` does it, by pdfplumber's own
+    device, except that each character is counted where pdfminer would make
+    an ``LTChar`` of it (and a dictionary of that); the page tree is walked
+    only up to the page.
     """
     import io
     from itertools import islice
 
     import pdfplumber
+    from pdfminer.pdfinterp import PDFPageInterpreter
     from pdfminer.pdfpage import PDFPage
-    from pdfplumber.page import Page as PlumberPage
     from pdfplumber.utils.exceptions import PdfminerException
 
-    if not pages_glyphs:
-        return False
-    sample = min(range(len(pages_glyphs)), key=lambda i: len(pages_glyphs[i]))
     pdf = pdfplumber.open(io.BytesIO(data))  # nothing to close: the stream is ours
     try:
-        page_obj = next(islice(PDFPage.create_pages(pdf.doc), sample, None), None)
+        page = next(islice(PDFPage.create_pages(pdf.doc), index, None), None)
     except Exception as exc:  # as pdfplumber's own page walk reports it
         raise PdfminerException(exc) from None
-    if page_obj is None:  # pdfminer finds fewer pages than pdfium: as pdf.pages[sample] fails
+    if page is None:  # pdfminer finds fewer pages than pdfium: as pdf.pages[index] fails
         raise IndexError("list index out of range")
-    page = PlumberPage(pdf, page_obj, page_number=sample + 1)
-    plumber = sum(1 for c in _layout_chars(page.layout) if not c.get_text().isspace())
-    pdfium = sum(1 for t in pages_glyphs[sample].texts if not t.isspace())
-    return plumber > 0 and pdfium < tolerance * plumber
+    device = _char_counter()(pdf.rsrcmgr, pageno=index + 1, laparams=None)
+    try:
+        PDFPageInterpreter(pdf.rsrcmgr, device).process_page(page)
+    except Exception as exc:  # as Page.layout reports it
+        raise PdfminerException(exc) from None
+    return device.chars
 
 
-def _layout_chars(objs):
-    """The ``LTChar`` of a pdfminer layout, as pdfplumber's ``Page.chars`` finds them."""
-    from pdfminer.layout import LTChar, LTContainer
+_CHAR_COUNTER = None
 
-    for obj in objs:
-        if isinstance(obj, LTContainer):
-            yield from _layout_chars(obj)
-        elif isinstance(obj, LTChar):
-            yield obj
+
+def _char_counter():
+    """pdfplumber's layout device, counting the characters that are not white space."""
+    global _CHAR_COUNTER
+    if _CHAR_COUNTER is None:
+        from pdfminer.pdffont import PDFUnicodeNotDefined
+        from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+
+        class CharCounter(PDFPageAggregatorWithMarkedContent):
+            chars = 0
+
+            def render_char(self, matrix, font, fontsize, scaling, rise, cid, ncs, graphicstate) -> float:
+                # the text and the advance as PDFLayoutAnalyzer.render_char and LTChar have them
+                try:
+                    text = font.to_unichr(cid)
+                except PDFUnicodeNotDefined:
+                    text = self.handle_undefined_char(font, cid)
+                if not text.isspace():
+                    self.chars += 1
+                return font.char_width(cid) * fontsize * scaling
+
+        _CHAR_COUNTER = CharCounter
+    return _CHAR_COUNTER
 
 
 PDF_ENGINES: dict[str, Callable[[bytes], tuple[list[Glyphs], date | None]]] = {

@@ -134,3 +134,30 @@ def test_glyphs_round_trip_chars():
     g = Glyphs.from_chars(chars)
     assert len(g) == 2 and g.chars() == chars
     assert g.keys[0] != g.keys[1] and isinstance(g.x0, np.ndarray)
+
+
+def _real_pdfs() -> list:
+    from tests.conftest import CORPUS_REAL
+
+    if not CORPUS_REAL.is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(reason="../shared/corpus-real is absent"), id="absent")]
+    return [pytest.param(p, id=p.name) for p in sorted(CORPUS_REAL.glob("*.pdf"))]
+
+
+@pytest.mark.parametrize("path", _real_pdfs())
+def test_plumber_char_count_is_pdfplumbers_own(path):
+    """The auto engine's sample page is counted without pdfplumber's char
+    dictionaries; the count must stay pdfplumber's (a pdfminer upgrade could
+    change how characters are rendered)."""
+    import io
+
+    import pdfplumber
+
+    from pipeline import read
+
+    data = path.read_bytes()
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        pages = len(pdf.pages)
+        for index in sorted({0, pages // 2, pages - 1}):
+            expected = sum(1 for c in pdf.pages[index].chars if not c["text"].isspace())
+            assert read._plumber_char_count(data, index) == expected
