@@ -3,7 +3,7 @@
 A run:
 
 1. load (and, before worker processes fork, warm up) the rules, dictionary and
-   model once; read the reviews back from ``mentions.csv``;
+   model once; read the reviews back from ``mentions.csv`` (``reviews.read_run_reviews``);
 2. find the files and skip those the manifest says are unchanged, handing the
    others to the workers as they are found (a few documents to a task);
 3. each worker reads and extracts a document, writes its clean text, and sends
@@ -35,7 +35,7 @@ import regex
 from . import __version__
 from .errors import DocumentError
 from .process import DocumentResult, document_row, load_resources, process_document, warm_up
-from .reviews import carry_over_reviews, read_reviews, review_index
+from .reviews import REVIEW_COLUMNS, carry_over_reviews, read_run_reviews, review_index
 from .settings import PDF_SUFFIXES, TEXT_SUFFIXES, Settings
 from .write import (
     DOCUMENT_COLUMNS, MENTION_COLUMNS, MentionBlock, MentionSpool, read_table_rows, table_record, table_records,
@@ -297,7 +297,7 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
         settings = Settings(**kwargs)
     out_dir = settings.out_dir
     load_resources(settings.rules_dir, settings.use_ner)  # invalid rules stop the run here
-    reviews = read_reviews(out_dir)  # before anything is written
+    reviews = read_run_reviews(out_dir)  # before anything is written
     pool = start_pool(settings)
     try:
         return _run(paths, settings, reviews, pool, started, progress)
@@ -355,6 +355,25 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
                 block.set_reviews({mid: review_ids[mid] for mid in found})
         kinds.update(block.kind_counts)
 
+    no_review = ("",) * len(REVIEW_COLUMNS)
+
+    def carry_kept_reviews(block: MentionBlock) -> None:
+        """An unchanged document's mentions come from the last table: their review
+        columns are set to what was read back (cleared where the reviewer cleared them)."""
+        n = len(REVIEW_COLUMNS)
+        changed = {}
+        for record in block.records:
+            review = review_ids.get(record[0])
+            if review is None:
+                review = no_review
+            else:
+                reviewed.add(record[0])
+            if record[-n:] != review:
+                changed[record[0]] = review
+        if changed:
+            block.set_reviews(changed)
+        kinds.update(block.kind_counts)
+
     new_docs: dict[str, dict[str, Any]] = {}  # path -> documents.csv row
     with MentionSpool(out_dir) as spool:
         with _progress(progress, len(files)) as bar:
@@ -389,7 +408,7 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
                 blocks.append(spool.block(path))
             else:
                 blocks.append(MentionBlock(kept.get(path, []), with_csv=False))
-                carry_reviews(blocks[-1])
+                carry_kept_reviews(blocks[-1])
         _, orphans = carry_over_reviews(reviewed, reviews, prev_orphans, prev_mentions, MENTION_COLUMNS)
         write_table_rows(out_dir, list(doc_rows.values()), blocks, orphans)
     manifest["documents"] = {k: v for k, v in entries.items() if Path(k).exists()}

@@ -53,9 +53,29 @@ def read_reviews(out_dir: Path) -> dict[str, dict[str, str]]:
         ZhextractError: when the file exists but cannot be read; the run stops
             before writing anything, so no review work is lost.
     """
-    path = out_dir / "mentions.csv"
+    return _read_csv_reviews(out_dir / "mentions.csv")[0]
+
+
+def read_run_reviews(out_dir: Path) -> dict[str, dict[str, str]]:
+    """The reviews a run carries over: ``mentions.csv`` as the reviewer saved it wins
+    for every mention it has a row of (a review cleared there stays cleared); a
+    review in the last ``mentions.parquet`` whose row is gone from ``mentions.csv``
+    (deleted in the spreadsheet, or the whole file) is kept too, so no review is lost.
+
+    Raises:
+        ZhextractError: as ``read_reviews``.
+    """
+    reviews, ids = _read_csv_reviews(out_dir / "mentions.csv")
+    for mid, review in _parquet_reviews(out_dir / "mentions.parquet").items():
+        if mid not in ids:
+            reviews[mid] = review
+    return reviews
+
+
+def _read_csv_reviews(path: Path) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """(``mention_id`` -> review columns of the rows with a review, every ``mention_id`` of the file)."""
     if not path.exists():
-        return {}
+        return {}, set()
     try:
         rows = read_csv_rows(path)
     except (OSError, ValueError, csv.Error) as exc:
@@ -64,9 +84,39 @@ def read_reviews(out_dir: Path) -> dict[str, dict[str, str]]:
     if rows and "mention_id" not in rows[0]:
         raise ZhextractError(f"{path} has no mention_id column; fix or move the file, nothing was written")
     reviews: dict[str, dict[str, str]] = {}
+    ids: set[str] = set()
     for row in rows:
+        mid = row.get("mention_id")
+        if not mid:
+            continue
+        ids.add(mid)
         review = {col: (row.get(col) or "") for col in REVIEW_COLUMNS}
-        if row.get("mention_id") and any(v.strip() for v in review.values()):
+        if any(v.strip() for v in review.values()):
+            reviews[mid] = review
+    return reviews, ids
+
+
+def _parquet_reviews(path: Path) -> dict[str, dict[str, str]]:
+    """``mention_id`` -> review columns of the rows of an earlier ``mentions.parquet``
+    that carry a review ({} when there is none or it cannot be read)."""
+    if not path.exists():
+        return {}
+    try:
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path, columns=["mention_id", *REVIEW_COLUMNS])
+        mask = None
+        for col in REVIEW_COLUMNS:
+            filled = pc.fill_null(pc.not_equal(table.column(col), ""), False)
+            mask = filled if mask is None else pc.or_(mask, filled)
+        rows = table.filter(mask).to_pylist()
+    except Exception:  # noqa: BLE001 - an unreadable earlier table: mentions.csv alone
+        return {}
+    reviews = {}
+    for row in rows:
+        review = {col: _text(row[col]) for col in REVIEW_COLUMNS}
+        if row["mention_id"] and any(v.strip() for v in review.values()):  # as in mentions.csv
             reviews[row["mention_id"]] = review
     return reviews
 
@@ -91,7 +141,7 @@ def carry_over_reviews(mention_ids: Sequence[str], reviews: dict[str, dict[str, 
     Args:
         mention_ids: the mentions of the tables about to be written (at least those
             whose id is in ``review_index``: no other id changes the result).
-        reviews: what ``read_reviews`` read from ``mentions.csv``.
+        reviews: what ``read_run_reviews`` read back.
         old_orphans: rows of the last ``orphaned_reviews`` table (``ORPHAN_COLUMNS`` order).
         previous_mentions: rows of the last ``mentions`` table, in ``columns`` order;
             they describe a review whose mention is gone.
