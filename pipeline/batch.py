@@ -433,7 +433,7 @@ def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dic
 def _import_table_writer() -> None:
     """What ``write.write_table_rows`` imports (~0.2 s), and what workers use to make
     their Arrow batches (the mentions' schema)."""
-    import pyarrow.compute  # noqa: F401
+    import pyarrow._compute  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
     from .write import arrow_schema
