@@ -361,15 +361,21 @@ class MentionSpool:
     mentions in memory while the batch runs (only the Parquet tables, which are
     one row group each, are assembled in memory at the end).
 
-    Temporary files in the output folder, removed on ``close``.
+    Temporary files in the output folder (``.zhextract-spool-<pid>-…``), removed on
+    ``close``; those a killed run left behind are removed when the next spool opens
+    there (``remove_stale_spools``). Where the system allows, the CSV spools have
+    no name at all (``tempfile.TemporaryFile``: Linux's ``O_TMPFILE``).
     """
 
     TABLES = ("mentions", *KIND_TABLES)
+    PREFIX = ".zhextract-spool-"
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_spools(folder)
         self._folder = folder
-        self._csv = {name: tempfile.TemporaryFile(dir=folder, prefix=".zhextract-spool-") for name in self.TABLES}
+        self._prefix = f"{self.PREFIX}{os.getpid()}-"
+        self._csv = {name: tempfile.TemporaryFile(dir=folder, prefix=self._prefix) for name in self.TABLES}
         self._spans: dict[str, dict[str, tuple[int, int]]] = {}
         self._batches: dict[str, int] = {}
         self._rows: dict[str, int] = {}
@@ -396,7 +402,7 @@ class MentionSpool:
             if self._writer is None:
                 import pyarrow as pa
 
-                fd, path = tempfile.mkstemp(dir=self._folder, prefix=".zhextract-spool-", suffix=".arrow")
+                fd, path = tempfile.mkstemp(dir=self._folder, prefix=self._prefix, suffix=".arrow")
                 os.close(fd)
                 self._arrow_path = Path(path)
                 self._writer = pa.ipc.new_file(path, arrow_schema("mentions", False))
@@ -429,6 +435,36 @@ class MentionSpool:
         self._reader = None
         if self._arrow_path is not None:
             self._arrow_path.unlink(missing_ok=True)
+
+
+def remove_stale_spools(folder: Path) -> list[Path]:
+    """Remove the spool files in ``folder`` whose run is over (a killed run leaves
+    them): those named for a process that no longer runs, or for none. Returns them."""
+    removed = []
+    for path in folder.glob(MentionSpool.PREFIX + "*"):
+        pid = path.name[len(MentionSpool.PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and _process_runs(int(pid)):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass  # another run removed it, or it cannot be: left for a later run
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill would end it; there, a file still open cannot be removed
+        return False
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or cannot tell: keep the file
+    return True
 
 
 class _SpooledBlock:
