@@ -17,7 +17,11 @@ problem as ``path:line: rule ID: message`` (see ``errors.RuleError``).
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -117,13 +121,72 @@ def read_yaml(path: Path) -> tuple[Any, list[RuleProblem]]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [RuleProblem(str(path), 1, "", f"cannot read: {exc}")]
+    key = hashlib.sha256(text.encode()).hexdigest()
+    cache = _load_yaml_cache()
+    if key in cache:
+        _yaml_used.add(key)
+        return marshal.loads(cache[key]), []  # new objects for every caller, as from yaml
     try:
-        return yaml.load(text, Loader=_LineLoader), []
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [RuleProblem(str(path), line, "", f"YAML syntax error: {problem}")]
+    _save_yaml_cache(key, data)
+    return data, []
+
+
+# The parsed rule files of earlier runs, as marshal data in the temp folder keyed by the
+# file's text (as the compiled patterns below): libyaml parses fast, but PyYAML makes
+# the Python objects node by node (~60 ms of every start). Bump the version when
+# ``_LineLoader`` makes other data.
+_YAML_CACHE_VERSION = 1
+_YAML_CACHE_SIZE = 64  # files' texts kept, at most: rule edits and tests add more
+_yaml_cache: dict[str, bytes] | None = None  # key -> marshal data of the parsed file
+_yaml_used: set[str] = set()
+
+
+def _yaml_cache_path() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / (
+        f"zhextract-yaml-{_YAML_CACHE_VERSION}-{yaml.__version__}-{_BaseLoader.__name__}-{uid}.marshal")
+
+
+def _load_yaml_cache() -> dict[str, bytes]:
+    global _yaml_cache
+    if _yaml_cache is None:
+        _yaml_cache = {}
+        path = _yaml_cache_path()
+        try:
+            if not hasattr(os, "getuid") or path.stat().st_uid == os.getuid():  # see _load_pattern_cache
+                loaded = marshal.loads(path.read_bytes())
+                if isinstance(loaded, dict):
+                    _yaml_cache = loaded
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    return _yaml_cache
+
+
+def _save_yaml_cache(key: str, data: Any) -> None:
+    cache = _load_yaml_cache()
+    try:
+        cache[key] = marshal.dumps(data)
+    except ValueError:
+        return  # not marshal data: parsed again next time
+    _yaml_used.add(key)
+    if len(cache) > _YAML_CACHE_SIZE:
+        for old in [k for k in cache if k not in _yaml_used][: len(cache) - _YAML_CACHE_SIZE]:
+            del cache[old]
+    path = _yaml_cache_path()
+    try:
+        payload = marshal.dumps(cache)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        pass  # no temp folder: parsed again next time
 
 
 def strip_lines(value: Any) -> Any:
