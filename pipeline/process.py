@@ -153,32 +153,37 @@ def mention_id(content_sha256: str, kind: str, start: int, end: int) -> str:
 def mention_rows(mentions: Sequence[Mention], clean: CleanText, sentences: Sequence[Sentence],
                  doc_id: str, content_sha256: str) -> list[dict[str, Any]]:
     """One dict per mention with the ``mentions.csv`` columns (numbers as floats)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
+    append_row = rows.append
     starts = [s.start for s in sentences]
+    text = clean.text
+    one_page = len(clean.page_starts) <= 1  # page_at is then 1 everywhere
+    sha1 = hashlib.sha1
     for m in mentions:
-        index = bisect_right(starts, m.start) - 1
-        sentence = sentences[index] if index >= 0 and sentences[index].end >= m.end else None
+        start, end, kind = m.start, m.end, m.kind
+        index = bisect_right(starts, start) - 1
+        sentence = sentences[index] if index >= 0 and sentences[index].end >= end else None
         if sentence is None:  # a mention across a sentence end: show its own text
-            sentence = Sentence(m.start, m.end, m.text)
-        context = (clean.text[sentence.start:m.start] + "【" + m.text + "】"
-                   + clean.text[m.end:sentence.end])
-        rows.append({
-            "mention_id": mention_id(content_sha256, m.kind, m.start, m.end),
+            sentence = Sentence(start, end, m.text)
+        number, multiplier, value, value_max = m.number, m.multiplier, m.value, m.value_max
+        append_row({
+            # mention_id(content_sha256, kind, start, end), inline
+            "mention_id": "m" + sha1(f"{content_sha256}:{kind}:{start}:{end}".encode()).hexdigest()[:15],
             "doc_id": doc_id,
-            "kind": m.kind,
+            "kind": kind,
             "text": m.text,
-            "start": m.start,
-            "end": m.end,
-            "page": clean.page_at(m.start),
+            "start": start,
+            "end": end,
+            "page": 1 if one_page else clean.page_at(start),
             "sentence": index + 1,
-            "context": context,
-            "number": _float(m.number),
-            "multiplier": _float(m.multiplier),
-            "value": _float(m.value),
+            "context": f"{text[sentence.start:start]}【{m.text}】{text[end:sentence.end]}",
+            "number": None if number is None else float(number),
+            "multiplier": None if multiplier is None else float(multiplier),
+            "value": None if value is None else float(value),
             "unit": m.unit,
             "quantity_kind": m.quantity_kind,
             "qualifier": m.qualifier,
-            "value_max": _float(m.value_max),
+            "value_max": None if value_max is None else float(value_max),
             "change": m.change,
             "date_start": m.date_start,
             "date_end": m.date_end,
