@@ -310,8 +310,9 @@ def _compile_rule(rule: Rule, names: Mapping[str, str], lists: Mapping[str, list
 #   "range": has a range separator within the chunk after p or within the longest
 #            unit after the chunk (2万元至3万元).
 # A rule of kind "first" (a currency symbol or name before the number) starts with a
-# lookbehind and its \L<prefix_units>: it is tried only at the first characters of
-# those (a class scan of ``re``), not at every character as ``finditer`` would.
+# lookbehind and its \L<prefix_units>: it is tried only where one of those starts
+# (a class scan of ``re`` for their first characters, then ``str.startswith`` of
+# the words), not at every character as ``finditer`` would.
 # The rule is then run with ``pattern.match`` at the surviving positions, left to
 # right, skipping those inside its previous match: the same matches as ``finditer``.
 # The conditions were derived from these exact patterns (and the names LEFT, SIGN,
@@ -350,7 +351,7 @@ def _prefilter(rule_id: str, pattern: Any) -> tuple | None:
         prefix_units = pattern.named_lists.get("prefix_units", ())
         if not prefix_units or not all(u for u in prefix_units):
             return None
-        return ("first", frozenset(u[0] for u in prefix_units))
+        return ("first", frozenset(u[0] for u in prefix_units), tuple(sorted(set(prefix_units))))
     units = pattern.named_lists.get("units", ())
     if not units or not all(u for u in units):
         return None
@@ -446,9 +447,11 @@ def _matches(compact: str, rules: list[QuantityRule]) -> list[tuple[int, Quantit
         elif rule.prefilter[0] == "first":
             last_end = 0
             match = rule.pattern.match
+            words = rule.prefilter[2]  # a match starts with one of them: a first character seldom does
+            startswith = compact.startswith
             for found in _class_regex(rule.prefilter[1]).finditer(compact):
                 p = found.start()
-                if p >= last_end:
+                if p >= last_end and startswith(words, p):
                     m = match(compact, p)
                     if m is not None:
                         out.append((order, rule, m))
