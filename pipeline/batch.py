@@ -254,8 +254,8 @@ def map_jobs(jobs: Iterable[Job], settings: Settings, pool: ProcessPoolExecutor 
 def start_pool(settings: Settings) -> ProcessPoolExecutor | None:
     """The worker processes (None for one worker or the dask engine), started now:
     they fork from this process once it has the resources loaded and warmed up,
-    and the table writer imported. The loaded resources are frozen (``gc.freeze``)
-    in every local run."""
+    and the table writer imported. What is loaded is frozen (``gc.freeze``) in
+    every local run, until ``run_batch`` ends."""
     if settings.engine == "dask":
         return None
     if settings.workers == 1:
@@ -309,12 +309,15 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
     out_dir = settings.out_dir
     load_resources(settings.rules_dir, settings.use_ner)  # invalid rules stop the run here
     reviews = read_run_reviews(out_dir)  # before anything is written
+    frozen_before = gc.get_freeze_count()
     pool = start_pool(settings)
     try:
         return _run(paths, settings, reviews, pool, started, progress)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if not frozen_before:  # a caller that runs on: what became garbage is collected again
+            gc.unfreeze()
 
 
 def _run(paths: Iterable[Path | str], settings: Settings, reviews: dict[str, dict[str, str]],
