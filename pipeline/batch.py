@@ -310,8 +310,9 @@ def run_batch(paths: Iterable[Path | str], out: Path | str = "outputs", *, ref_d
     load_resources(settings.rules_dir, settings.use_ner)  # invalid rules stop the run here
     reviews = read_run_reviews(out_dir)  # before anything is written
     frozen_before = gc.get_freeze_count()
-    pool = start_pool(settings)
+    pool = None
     try:
+        pool = start_pool(settings)
         return _run(paths, settings, reviews, pool, started, progress)
     finally:
         if pool is not None:

@@ -198,10 +198,6 @@ def mention_rows(mentions: Sequence[Mention], clean: CleanText, sentences: Seque
     return rows
 
 
-def _float(value) -> float | None:
-    return None if value is None else float(value)
-
-
 # -- one text, one document ------------------------------------------------------------
 
 
