@@ -13,8 +13,14 @@ spaces are array operations; Python loops run per row, never per glyph) and
 is what the read stage uses.  :func:`layout_chars_reference` is the
 original glyph-by-glyph code, kept as the definition of the result: the fast
 path must give the same text byte for byte (``tests/test_read_speed.py``
-compares the two), and it hands pages it cannot treat exactly (non-finite
-coordinates, boxes with ``x1 < x0``) to the reference.
+compares the two), and it hands pages it cannot treat exactly (more space
+glyph pairs than it holds at once) to the reference.
+
+Both first make the boxes usable the same way (:func:`usable_chars`): a box
+turned round (``x1 < x0`` or ``bottom < top``, as pdfium reports for some
+vertical or rotated text) is turned the right way, and a glyph with a
+coordinate or size that is no finite number, or beyond any page, is dropped:
+it has no place on the page to be read at.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ SHORT_LINE = 1.5
 # A page whose rows have more (glyph, space glyph) pairs than this is laid
 # out by the reference code (the pairs are held in memory at once).
 MAX_SPACE_PAIRS = 2_000_000
+# A glyph with a coordinate or size further than this from 0 (points; a PDF
+# page is at most 14,400 wide) is on no page: a broken text matrix put it
+# there, and the gutter search would count one bin per point up to it.
+MAX_COORDINATE = 1e6
 
 
 class Char(NamedTuple):
@@ -101,6 +111,60 @@ class Glyphs:
     def chars(self) -> list[Char]:
         return [Char(*c) for c in zip(self.texts, self.x0.tolist(), self.x1.tolist(), self.top.tolist(),
                                       self.bottom.tolist(), self.size.tolist())]
+
+
+# --------------------------------------------------------------------------
+# usable boxes
+
+
+def usable_chars(chars: Iterable[Char]) -> list[Char]:
+    """The glyphs the layout can place, boxes the right way round.
+
+    A box with ``x1 < x0`` or ``bottom < top`` is turned round; a glyph with
+    a coordinate or size that is NaN, infinite or beyond
+    :data:`MAX_COORDINATE` is dropped (a comparison with NaN is false, so
+    ``abs(v) <= MAX_COORDINATE`` tests all three).
+    """
+    out = []
+    for c in chars:
+        if not (abs(c.x0) <= MAX_COORDINATE and abs(c.x1) <= MAX_COORDINATE and abs(c.top) <= MAX_COORDINATE
+                and abs(c.bottom) <= MAX_COORDINATE and abs(c.size) <= MAX_COORDINATE):
+            continue
+        if c.x1 < c.x0:
+            c = c._replace(x0=c.x1, x1=c.x0)
+        if c.bottom < c.top:
+            c = c._replace(top=c.bottom, bottom=c.top)
+        out.append(c)
+    return out
+
+
+def _usable_glyphs(g: Glyphs) -> Glyphs:
+    """:func:`usable_chars` on columns; ``g`` itself when every box is usable.
+
+    ``g`` must not be empty.  The test of every page is cheap: ``x1 >= x0``
+    is false for a NaN as for a box turned round, and once it holds
+    everywhere the smallest x0 and largest x1 bound both columns; min and max
+    are NaN when a NaN is among the values, which fails the comparison.
+    """
+    m = MAX_COORDINATE
+    if ((g.x1 >= g.x0).all() and (g.bottom >= g.top).all()
+            and -m <= g.x0.min() and g.x1.max() <= m and -m <= g.top.min() and g.bottom.max() <= m
+            and -m <= g.size.min() and g.size.max() <= m):
+        return g
+    ok = np.abs(g.x0) <= MAX_COORDINATE
+    for a in (g.x1, g.top, g.bottom, g.size):
+        ok &= np.abs(a) <= MAX_COORDINATE
+    turned_x, turned_y = g.x1 < g.x0, g.bottom < g.top
+    # np.where, not np.minimum: the same floats as swapping (0.0 and -0.0 included)
+    x0, x1 = np.where(turned_x, g.x1, g.x0), np.where(turned_x, g.x0, g.x1)
+    top, bottom = np.where(turned_y, g.bottom, g.top), np.where(turned_y, g.top, g.bottom)
+    size, codes, texts = g.size, g.codes, g.texts
+    if not ok.all():
+        keep = np.flatnonzero(ok)
+        x0, x1, top, bottom, size = x0[keep], x1[keep], top[keep], bottom[keep], size[keep]
+        codes = None if codes is None else codes[keep]
+        texts = [texts[i] for i in keep.tolist()]
+    return Glyphs(texts, x0, x1, top, bottom, size, codes=codes)
 
 
 # --------------------------------------------------------------------------
@@ -192,9 +256,9 @@ def layout_glyphs(g: Glyphs) -> str:
     """
     if not len(g):
         return ""
-    coords = (g.x0, g.x1, g.top, g.bottom, g.size)
-    if not all(np.isfinite(a).all() for a in coords) or (g.x1 < g.x0).any():
-        return layout_chars_reference(g.chars())
+    g = _usable_glyphs(g)
+    if not len(g):
+        return ""
     keep = _dedupe_mask(g)
     if g.codes is not None and g.codes.max() < 0x10000:  # one character each, all in the BMP
         space = _bmp_spaces()[g.codes]
@@ -327,7 +391,8 @@ class _Page:
         table_row = rows.segments_per_row[r0:r1] >= 3
         alone = centred | table_row
         after = short | alone
-        indent = np.minimum(MAX_INDENT, (left_gap / size + 0.3).astype(np.int64)).tolist()
+        # capped before the cast: a tiny font size makes the quotient huge or infinite
+        indent = np.minimum(MAX_INDENT, left_gap / size + 0.3).astype(np.int64).tolist()
         texts = self.row_texts(rows, r0, r1)
         out: list[str] = []
         for k, (a, b) in enumerate(zip(alone.tolist(), after.tolist())):
@@ -451,7 +516,7 @@ class _Rows:
         cover = np.cumsum(cover)
         lo, hi = int(0.2 * width), int(0.8 * width)
         if hi <= lo:
-            raise _NotExact  # the reference fails here (min of nothing)
+            return None  # text not two points wide (tiny glyphs): no middle to search
         middle = cover[lo:hi]
         floor = int(middle.min())
         # a gutter is crossed only by page-wide rows (headers, titles)
@@ -505,7 +570,7 @@ class _Rows:
 
 def layout_chars_reference(chars: Sequence[Char]) -> str:
     """What :func:`layout_chars` returns, computed glyph by glyph (slow)."""
-    chars = [c for c in dedupe_chars(chars) if c.text and c.size > 0]
+    chars = [c for c in dedupe_chars(usable_chars(chars)) if c.text and c.size > 0]
     if not any(not c.text.isspace() for c in chars):
         return ""
     spaces = _Spaces([c for c in chars if c.text.isspace()])
@@ -570,6 +635,8 @@ def _find_gutter(rows: list[list[Char]], size: float) -> tuple[float, float] | N
         run += cover[i]
         cover[i] = run
     lo, hi = int(0.2 * width), int(0.8 * width)
+    if hi <= lo:
+        return None  # text not two points wide (tiny glyphs): no middle to search
     floor = min(cover[lo:hi])
     # a gutter is crossed only by page-wide rows (headers, titles)
     if floor > max(1, 0.15 * len(rows)):
@@ -658,7 +725,8 @@ def _indented_lines(rows: list[list[Char]], spaces: _Spaces, size: float) -> lis
         table_row = len(_segments(row, size)) >= 3
         if (centred or table_row) and lines and lines[-1]:
             lines.append("")  # a centred line (title) or a table row stands alone
-        indent = min(MAX_INDENT, int(left_gap / size + 0.3))
+        # capped before int(): a tiny font size makes the quotient huge or infinite
+        indent = int(min(MAX_INDENT, left_gap / size + 0.3))
         lines.append(" " * indent + _row_text(row, spaces))
         if right_gap > SHORT_LINE * size or centred or table_row:
             lines.append("")

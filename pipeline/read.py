@@ -321,7 +321,9 @@ def _pdfium_glyphs(textpage, height: float) -> Glyphs:
 
     The loose box spans the advance left to right and the font's ascent to
     descent; its height is the size as drawn (FPDFText_GetFontSize is the
-    size before the text matrix scales it).
+    size before the text matrix scales it).  For some vertical or rotated
+    text pdfium gives the box turned round (left > right, top < bottom): the
+    layout turns it back, and the size is the height either way.
     """
     global _PDFIUM_FUNCTIONS
     if _PDFIUM_FUNCTIONS is None:
@@ -352,7 +354,7 @@ def _pdfium_glyphs(textpage, height: float) -> Glyphs:
         codes = np.where(codes < 0x110000, codes, 0xFFFD)
     texts = list(codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")) if len(codes) else []
     left, top, right, bottom = box[:, 0], box[:, 1], box[:, 2], box[:, 3]
-    return Glyphs(texts, left, right, height - top, height - bottom, top - bottom, codes=codes)
+    return Glyphs(texts, left, right, height - top, height - bottom, np.abs(top - bottom), codes=codes)
 
 
 def _pdfium_char_count(textpage) -> int:

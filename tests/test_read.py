@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.clean import clean_document
 from pipeline.errors import DocumentError
+from pipeline.pdf_layout import MAX_INDENT, layout_chars_reference
 from pipeline.read import Char, dedupe_chars, layout_chars, parse_pdf_date, read_document
 from tests.pdfmaker import make_image_only_pdf
 
@@ -221,6 +222,136 @@ def test_layout_inserts_spaces_at_wide_gaps_only():
     chars = _chars("增长", 50, 100) + _chars("6.89%", 75, 100, size=10, step=5)
     assert layout_chars(chars) == "增长 6.89%\n"
     assert layout_chars(_chars("增长6", 50, 100)) == "增长6\n"
+
+
+# ---------------------------------------------------------------- odd glyph boxes
+# issue-reversed-box: pdfium can report a box with x1 < x0 (vertical or
+# rotated text); where that box sat furthest right on a two-column page, the
+# reference layout indexed past its coverage array (IndexError) and the
+# document became an error row.  NaN/inf coordinates and tiny font sizes
+# sent pages down the same path.
+
+
+def _two_column_page() -> list[Char]:
+    chars: list[Char] = []
+    for i in range(8):
+        chars += _chars("左栏第%d行文字内容很长" % i, 50, 100 + 15 * i) + _chars("右栏第%d行文字内容很长" % i, 200, 100 + 15 * i)
+    return chars
+
+
+LAYOUTS = [pytest.param(layout_chars, id="fast"), pytest.param(layout_chars_reference, id="reference")]
+UPRIGHT = Char("竖", 330.0, 340.0, 400.0, 410.0, 10.0)  # furthest right on the page
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "reversed_box",
+    [
+        UPRIGHT._replace(x0=UPRIGHT.x1, x1=UPRIGHT.x0),
+        UPRIGHT._replace(top=UPRIGHT.bottom, bottom=UPRIGHT.top),
+        UPRIGHT._replace(x0=UPRIGHT.x1, x1=UPRIGHT.x0, top=UPRIGHT.bottom, bottom=UPRIGHT.top),
+    ],
+    ids=["x1<x0", "bottom<top", "both"],
+)
+def test_layout_reads_a_reversed_box_as_the_box_turned_round(layout, reversed_box):
+    page = _two_column_page()
+    expected = layout_chars_reference(page + [UPRIGHT])
+    assert "竖" in expected
+    assert layout(page + [reversed_box]) == expected
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        UPRIGHT._replace(x0=NAN),
+        UPRIGHT._replace(x1=INF),
+        UPRIGHT._replace(top=-INF),
+        UPRIGHT._replace(bottom=NAN),
+        UPRIGHT._replace(size=INF),
+        UPRIGHT._replace(x0=-1e308, x1=1e308),  # finite, but its width is not
+        UPRIGHT._replace(x0=1e12, x1=1e12 + 10),  # beyond any page
+    ],
+    ids=["x0-nan", "x1-inf", "top-minus-inf", "bottom-nan", "size-inf", "width-overflows", "beyond-any-page"],
+)
+def test_layout_drops_a_glyph_with_no_usable_position(layout, bad):
+    page = _two_column_page()
+    assert layout(page + [bad]) == layout_chars_reference(page)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("size", [0.05, 0.01, 1e-300])
+def test_layout_reads_a_page_of_tiny_glyphs(layout, size):
+    # six cells apart, wider than ten font sizes: the gutter search runs on a
+    # text not two points wide, with no middle to search
+    chars = [Char(ch, i * 3 * size, i * 3 * size + size, 0.0, size, size) for i, ch in enumerate("一二三四五六")]
+    # and a line indented by a point: thousands of font sizes, or more than a float holds
+    chars += [Char(ch, 1.0 + i * size, 1.0 + (i + 1) * size, 2.0, 2.0 + size, size) for i, ch in enumerate("七八")]
+    lines = layout(chars).splitlines()
+    assert re.sub(r"\s", "", "".join(lines)) == "一二三四五六七八"
+    assert lines[-1] == " " * MAX_INDENT + "七八"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pdf_with_reversed_boxes_furthest_right_is_read(newspaper_pdf, monkeypatch, engine):
+    """issue-reversed-box end to end: the engine reports a vertical margin
+    note (装订线) right of the columns with boxes turned round, as pdfium can
+    for vertical text; the document is read, as with the boxes the right way
+    round."""
+    import numpy as np
+
+    from pipeline import read
+    from pipeline.pdf_layout import Glyphs
+
+    real = read.PDF_ENGINES[engine]
+
+    def with_margin_note(turned: bool):
+        def chars(data: bytes):
+            pages, created = real(data)
+            g = pages[0]
+            x = float(g.x1.max()) + 12
+            x0, x1 = (x + 10, x) if turned else (x, x + 10)
+            note = "装订线"
+            tops = [300.0 + 40 * i for i in range(len(note))]
+            pages[0] = Glyphs(
+                g.texts + list(note), np.append(g.x0, [x0] * 3), np.append(g.x1, [x1] * 3),
+                np.append(g.top, tops), np.append(g.bottom, [t + 10 for t in tops]), np.append(g.size, [10.0] * 3),
+                codes=None if g.codes is None else np.append(g.codes, [ord(c) for c in note]),
+            )
+            return pages, created
+        return chars
+
+    monkeypatch.setitem(read.PDF_ENGINES, engine, with_margin_note(turned=False))
+    expected = read_document(newspaper_pdf, "np", engine=engine)
+    assert all(c in expected.pages[0].text for c in "装订线")
+    monkeypatch.setitem(read.PDF_ENGINES, engine, with_margin_note(turned=True))
+    doc = read_document(newspaper_pdf, "np", engine=engine)
+    assert [p.text for p in doc.pages] == [p.text for p in expected.pages]
+
+
+def test_pdfium_boxes_turned_round_read_as_upright(newspaper_pdf, monkeypatch):
+    """pdfium's loose box of vertical or mirrored text can come left > right
+    and top < bottom; such a page reads as with the boxes the right way round
+    (the font size is the box's height, not a negative number)."""
+    import ctypes
+
+    from pipeline import read
+
+    expected = read_document(newspaper_pdf, "np", engine="pdfium")
+    get_unicode, is_generated, loose_box, get_text = read._PDFIUM_FUNCTIONS or read._pdfium_functions()
+
+    def turned_box(tp, index, slot):
+        found = loose_box(tp, index, slot)
+        left, top, right, bottom = (ctypes.c_float * 4).from_address(slot)
+        (ctypes.c_float * 4).from_address(slot)[:] = [right, bottom, left, top]
+        return found
+
+    monkeypatch.setattr(read, "_PDFIUM_FUNCTIONS", (get_unicode, is_generated, turned_box, get_text))
+    doc = read_document(newspaper_pdf, "np", engine="pdfium")
+    assert [p.text for p in doc.pages] == [p.text for p in expected.pages]
 
 
 def test_auto_engine_falls_back_to_pdfplumber_when_pdfium_loses_glyphs():
