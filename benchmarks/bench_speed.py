@@ -623,7 +623,7 @@ def measure_startup(report: Report) -> None:
     report.notes.append("start-up is the wall time of `python -m pipeline run tiny.txt --out <tmp> --no-progress`, "
                         "from process start to exit (imports, rules, model, one document, all tables written), "
                         "median of 3 after one untimed run, with Python's bytecode cache on (as a user runs it; "
-                        "without it, every module is compiled again on every start: ~0.15 s more)")
+                        "without it every module is compiled again on every start, ~0.2 s of CPU more)")
 
 
 def first_megabyte(texts: list[Path]) -> tuple[list[Path], int]:
