@@ -274,10 +274,10 @@ def main_train(
     """Train the NER model and install the best checkpoint at ``out_dir``.
 
     Reproducible runs cap the *steps* (``max_steps``, default the config's
-    ``[training] max_steps``): the learning rate is constant, so a run stopped at
-    step N is the run with ``max_steps=N``.  ``max_minutes`` is a safety net on
-    top (stops at the first update past the limit and keeps the best checkpoint
-    evaluated so far; which step that is depends on the machine).
+    ``[training] max_steps``); a linear learning-rate schedule is stretched to
+    end at that step.  ``max_minutes`` is a safety net on top (stops at the first
+    update past the limit and keeps the best checkpoint evaluated so far; which
+    step that is depends on the machine).
 
     Args:
         data_dir: folder with ``msra/`` and ``cluener/`` (see the module docstring).
@@ -289,7 +289,8 @@ def main_train(
         config: spaCy config.
         work_dir: scratch folder for DocBins and checkpoints (git-ignored ``ner-work/``).
         threads: BLAS/OpenMP threads (1 keeps the machine usable).
-        base_model: the model a stage-2 config (``org_ner_stage2.cfg``) continues from.
+        base_model: the model a config whose components say ``source = ${paths.base_model}``
+            continues from (fine-tuning).
 
     Returns:
         The output folder.
@@ -313,6 +314,9 @@ def main_train(
         cfg["system"]["seed"] = seed
     if max_steps is not None:
         cfg["training"]["max_steps"] = max_steps
+        schedule = cfg["training"]["optimizer"].get("learn_rate")
+        if isinstance(schedule, dict) and "total_steps" in schedule:
+            schedule["total_steps"] = max_steps
     if base_model is not None:
         cfg["paths"]["base_model"] = str(Path(base_model).resolve())
     if max_minutes:
