@@ -137,9 +137,11 @@ class CharWordTokenizer(CharBigramTokenizer):
     def __call__(self, text: str) -> Any:
         doc = super().__call__(text)
         if self._segmenter is None:
-            import rjieba
+            from .segment import load_segmenter
 
-            self._segmenter = rjieba.Jieba()
+            # plain jieba, shared with the pipeline's; loading it this way also
+            # skips the default segmenter rjieba's package builds at import (~0.2 s)
+            self._segmenter = load_segmenter(None)
         # Character index in ``text`` -> (tag feature, word feature).
         features: list[tuple[str, str]] = [("", "")] * len(text)
         pos = 0
