@@ -607,6 +607,8 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     if last is not None and last.end == ent.end and last.start > ent.start and (
             word_tag(last.text) in ("v", "vd", "vg", "d", "p", "c", "u", "uj", "ul")):
         return False  # 证监会|核准: a name does not end with a verb or a function word
+    if any(name.count(close) != name.count(open_) for close, open_ in BRACKETS.items()):
+        return False  # 卫生监督所（中心: a bracket the name does not close
     first = tok.text if tok is not None else name[:1]
     return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
 

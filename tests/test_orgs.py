@@ -276,3 +276,13 @@ def test_a_model_span_ending_in_a_verb_is_not_a_name(rules):
     text = "阿里巴巴宣布回购股份。"
     ents = [Entity(0, 6, "ORG", "阿里巴巴宣布")]
     assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == ["阿里巴巴"]
+
+
+def test_a_model_span_with_an_unclosed_bracket_is_not_a_name(rules):
+    # seen on a real report: the model stopped inside 卫生监督所（中心）
+    text = "县卫生监督所（中心）开展专项检查。"
+    s = text.index("卫生")
+    bad = [Entity(s, text.index("中心") + 2, "ORG", "卫生监督所（中心")]
+    assert all("（" not in m.text or "）" in m.text for m in extract_orgs(_analysis(text), rules, bad))
+    whole = [Entity(s, text.index("）") + 1, "ORG", "卫生监督所（中心）")]
+    assert "卫生监督所（中心）" in [m.text for m in extract_orgs(_analysis(text), rules, whole)]
