@@ -310,6 +310,8 @@ def _pdfium_functions():
         plain(pdfium_c.FPDFText_IsGenerated, ctypes.c_int, handle, index),
         plain(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, handle, index, pointer),
         plain(pdfium_c.FPDFText_GetText, ctypes.c_int, handle, index, index, pointer),
+        plain(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, handle, index),
+        plain(pdfium_c.FPDFText_GetMatrix, ctypes.c_int, handle, index, pointer),
     )
 
 
@@ -320,15 +322,22 @@ def _pdfium_glyphs(textpage, height: float) -> Glyphs:
     """The glyphs pdfium found on one page, with their loose boxes.
 
     The loose box spans the advance left to right and the font's ascent to
-    descent; its height is the size as drawn (FPDFText_GetFontSize is the
-    size before the text matrix scales it).  For some vertical or rotated
-    text pdfium gives the box turned round (left > right, top < bottom): the
-    layout turns it back, and the size is the height either way.
+    descent.  Its height is the font size only for a font whose ascent to
+    descent is 1000 units: pdfium takes the font's own ascent and descent at
+    that size, so STSong-Light (1006 units) gives 10.563 for 10.5, and other
+    fonts well under or over the size.  The size is
+    therefore FPDFText_GetFontSize (the size before the text matrix) times
+    the matrix's horizontal scale (which pdfium scales the loose box by), as
+    pdfminer reports it for upright text; where that is no positive number
+    (text turned a quarter round) it is the loose box's height.  For some
+    vertical or rotated text pdfium gives the box turned round (left >
+    right, top < bottom): the layout turns it back, and the height is taken
+    either way round.
     """
     global _PDFIUM_FUNCTIONS
     if _PDFIUM_FUNCTIONS is None:
         _PDFIUM_FUNCTIONS = _pdfium_functions()
-    get_unicode, is_generated, loose_box, _ = _PDFIUM_FUNCTIONS
+    get_unicode, is_generated, loose_box, _, font_size, get_matrix = _PDFIUM_FUNCTIONS
     tp = ctypes.cast(textpage, ctypes.c_void_p).value
     count = _pdfium_char_count(textpage)
     codes = _pdfium_codes(tp, count)
@@ -354,7 +363,14 @@ def _pdfium_glyphs(textpage, height: float) -> Glyphs:
         codes = np.where(codes < 0x110000, codes, 0xFFFD)
     texts = list(codes.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")) if len(codes) else []
     left, top, right, bottom = box[:, 0], box[:, 1], box[:, 2], box[:, 3]
-    return Glyphs(texts, left, right, height - top, height - bottom, np.abs(top - bottom), codes=codes)
+    n = len(index)
+    matrices = (ctypes.c_float * (6 * n))()  # FS_MATRIX: a, b, c, d, e, f
+    slots = (ctypes.addressof(matrices) + 24 * np.arange(n)).tolist()
+    list(map(get_matrix, repeat(tp, n), index.tolist(), slots))
+    scale = np.abs(np.frombuffer(matrices, dtype=np.float32).reshape(-1, 6)[:, 0].astype(np.float64))
+    size = scale * np.fromiter(map(font_size, repeat(tp, n), index.tolist()), dtype=np.float64, count=n)
+    size = np.where(np.isfinite(size) & (size > 0), size, np.abs(top - bottom))
+    return Glyphs(texts, left, right, height - top, height - bottom, size, codes=codes)
 
 
 def _pdfium_char_count(textpage) -> int:
@@ -372,7 +388,7 @@ def _pdfium_codes(tp: int, count: int) -> np.ndarray:
     the text says U+FFFE (no Unicode, a soft hyphen pdfium marked) the
     character is asked for itself; otherwise each character is asked.
     """
-    get_unicode, _, _, get_text = _PDFIUM_FUNCTIONS
+    get_unicode, _, _, get_text, _, _ = _PDFIUM_FUNCTIONS
     if not count:
         return np.zeros(0, dtype=np.int64)
     buf = (ctypes.c_uint16 * (2 * count + 2))()  # room for surrogate pairs
