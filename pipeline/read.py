@@ -321,8 +321,10 @@ _PDFIUM_FUNCTIONS: tuple | None = None
 def _pdfium_glyphs(textpage, height: float) -> Glyphs:
     """The glyphs pdfium found on one page, with their loose boxes.
 
-    The loose box spans the advance left to right and the font's ascent to
-    descent.  Its height is the font size only for a font whose ascent to
+    The loose box spans the advance left to right (or further, to the
+    outline of the font pdfium draws with where that is wider: the Latin of
+    a CID font it substitutes overhangs by up to 0.19 of the size) and the
+    font's ascent to descent.  Its height is the font size only for a font whose ascent to
     descent is 1000 units: pdfium takes the font's own ascent and descent at
     that size, so STSong-Light (1006 units) gives 10.563 for 10.5, and other
     fonts well under or over the size.  The size is
