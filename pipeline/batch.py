@@ -111,7 +111,10 @@ def file_sha256(path: Path) -> str:
 
 def run_fingerprint(settings: Settings) -> str:
     """Changes whenever a re-run could give other results: version, rules, ref date, model."""
-    digest = hashlib.sha1(f"{__version__}|{settings.ref_date}|{settings.use_ner}".encode())
+    key = f"{__version__}|{settings.ref_date}|{settings.use_ner}"
+    if settings.pdf_engine != "auto":  # so runs with the default keep their fingerprint
+        key += f"|{settings.pdf_engine}"
+    digest = hashlib.sha1(key.encode())
     for path in sorted(settings.rules_dir.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode())

@@ -47,6 +47,7 @@ def run(
     engine: Annotated[str, typer.Option("--engine", help="local, or dask (pip install .[dask]).")] = "local",
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
     no_ner: Annotated[bool, typer.Option("--no-ner", help="Organizations from rules only, without the model.")] = False,
+    pdf_engine: Annotated[str, typer.Option("--pdf-engine", help="auto (pdfium, pdfplumber when glyphs are lost), pdfium or pdfplumber.")] = "auto",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
@@ -56,7 +57,8 @@ def run(
 
     try:
         settings = Settings(out_dir=out, rules_dir=_rules_dir(rules), ref_date=ref_date, workers=workers,
-                            engine=engine, scheduler=scheduler, use_ner=not no_ner, debug=debug)
+                            engine=engine, scheduler=scheduler, use_ner=not no_ner, pdf_engine=pdf_engine,
+                            debug=debug)
     except ValueError as exc:
         _fail(f"error: {exc}", 2)
     try:

@@ -261,7 +261,7 @@ def process_document(path: Path, doc_id: str, settings: Settings, resources: Res
 
 
 def _process_document(path: Path, doc_id: str, settings: Settings, resources: Resources) -> DocumentResult:
-    doc: Document = read_document(path, doc_id)
+    doc: Document = read_document(path, doc_id, engine=settings.pdf_engine)
     clean = clean_document(doc)
     if settings.ref_date is not None:
         ref, source = settings.ref_date, "cli"

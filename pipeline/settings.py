@@ -9,6 +9,7 @@ from pathlib import Path
 from . import __version__
 
 ENGINES = ("local", "dask")
+PDF_ENGINES = ("auto", "pdfium", "pdfplumber")
 #: Files a folder is searched for; a file named on the command line is read whatever its name.
 TEXT_SUFFIXES = (".txt", ".md")
 PDF_SUFFIXES = (".pdf",)
@@ -47,6 +48,8 @@ class Settings:
     engine: str = "local"
     scheduler: str | None = None  # dask scheduler address; None starts a LocalCluster
     use_ner: bool = True
+    # auto: pdfium, pdfplumber when a sample page shows lost glyphs (see read.py)
+    pdf_engine: str = "auto"
     debug: bool = False
     version: str = __version__
 
@@ -58,6 +61,8 @@ class Settings:
             raise ValueError(f"workers must be a whole number ≥ 1, not {self.workers!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r} (allowed: {', '.join(ENGINES)})")
+        if self.pdf_engine not in PDF_ENGINES:
+            raise ValueError(f"unknown PDF engine {self.pdf_engine!r} (allowed: {', '.join(PDF_ENGINES)})")
         if not self.rules_dir.is_dir():
             raise ValueError(f"rules folder not found: {self.rules_dir}")
 

@@ -72,3 +72,22 @@ def test_explain_shows_tokens_mentions_and_rules():
     assert "6300 万元" in result.stdout and "quantities." in result.stdout
     assert "2018-01-01" in result.stdout and "dates." in result.stdout
     assert "tokens:" in result.stdout
+
+
+def test_run_reads_pdfs_with_the_engine_asked_for(tmp_path):
+    from tests.pdfmaker import make_text_pdf
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_text_pdf(corpus / "report.pdf", [["全年实现税收 6300 万元，同比增长 21.1%。"]])
+    out = tmp_path / "out"
+    for engine in ("pdfplumber", "pdfium"):
+        result = zhextract("run", str(corpus), "--out", str(out), "--no-ner", "--ref-date", "2018-11-15",
+                           "--pdf-engine", engine, "--no-progress")
+        assert result.returncode == 0, result.stderr
+        # another engine is another run: the document is read again, not skipped as unchanged
+        assert "documents: 1 ok, 0 unchanged, 0 failed" in result.stdout
+    assert "6300 万元" in (out / "quantities.csv").read_text(encoding="utf-8-sig")
+    bad = zhextract("run", str(corpus), "--out", str(out), "--pdf-engine", "ocr")
+    assert bad.returncode == 2
+    assert "unknown PDF engine 'ocr' (allowed: auto, pdfium, pdfplumber)" in bad.stderr
