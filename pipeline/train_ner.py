@@ -203,8 +203,17 @@ def to_docbin(nlp, sentences: Iterable[GoldSentence]):  # type: ignore[no-untype
     return db
 
 
+def docbin_paths(work_dir: Path) -> dict[str, Path]:
+    """Where ``prepare_data`` writes the training and dev DocBins.
+
+    The names say what the docs carry (entities and BIOES tags), so DocBins an
+    older version left in ``ner-work/`` (entities only) are never reused.
+    """
+    return {"train": Path(work_dir) / "train-ents-tags.spacy", "dev": Path(work_dir) / "dev-ents-tags.spacy"}
+
+
 def prepare_data(data_dir: Path = DEFAULT_DATA_DIR, work_dir: Path = DEFAULT_WORK_DIR) -> dict[str, Path]:
-    """Convert MSRA train + CLUENER train to ``train.spacy`` / ``dev.spacy`` in ``work_dir``.
+    """Convert MSRA train + CLUENER train to DocBins in ``work_dir`` (see ``docbin_paths``).
 
     Returns the paths written.  Deterministic (seed ``SEED``).
     """
@@ -229,7 +238,7 @@ def prepare_data(data_dir: Path = DEFAULT_DATA_DIR, work_dir: Path = DEFAULT_WOR
     dev += [p for i in sorted(dev_c) for p in split_sentence(clue[i])]
     rng.shuffle(train)
     work_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"train": work_dir / "train.spacy", "dev": work_dir / "dev.spacy"}
+    paths = docbin_paths(work_dir)
     for name, sents in (("train", train), ("dev", dev)):
         print(f"{name}: {len(sents)} docs, {sum(len(s.text) for s in sents)} chars")
         to_docbin(nlp, sents).to_disk(paths[name])
@@ -304,7 +313,7 @@ def main_train(
 
     register_components()
     work_dir = Path(work_dir)
-    paths = {"train": work_dir / "train.spacy", "dev": work_dir / "dev.spacy"}
+    paths = docbin_paths(work_dir)
     if not all(p.exists() for p in paths.values()):
         paths = prepare_data(Path(data_dir), work_dir)
     cfg = load_config(Path(config), interpolate=False)
