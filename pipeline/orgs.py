@@ -35,6 +35,7 @@ from .errors import RuleProblem
 from .records import Analysis, Entity, Mention, Sentence, Token
 from .rules import (Rule, RuleFile, WordFinder, compile_cached, compile_pattern, literal_starts, load_rule_file,
                     raise_problems, save_pattern_cache)
+from .tempcache import cache_file, read_marshal, write_cache
 
 ORG_TYPES = ("company", "government", "education", "research", "zone", "platform", "association", "other")
 RULE_FILES = ("organizations.yaml", "gazetteer_orgs.yaml")
@@ -232,42 +233,27 @@ def _load_tag_buckets() -> dict[str, tuple[str, str]]:
     import marshal
 
     cache = _tag_cache_path("buckets")
-    try:
-        return marshal.loads(cache.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
+    cached = read_marshal(cache)
+    if cached is not None:
+        return cached
     grouped: dict[str, tuple[list[str], list[str]]] = {}
     for word, tag in load_tag_table().items():
         words, tags = grouped.setdefault(word[:1], ([], []))
         words.append(word)
         tags.append(tag)
     buckets = {first: ("\n".join(words), "\n".join(tags)) for first, (words, tags) in grouped.items()}
-    _write_cache(cache, marshal.dumps(buckets))
+    write_cache(cache, marshal.dumps(buckets))
     return buckets
 
 
 def _tag_cache_path(kind: str) -> Path:
     """The cache file of jieba's tag table, keyed by its dictionary's size and mtime."""
     import importlib.util
-    import tempfile
 
     spec = importlib.util.find_spec("jieba")
     st = (Path(spec.origin).parent / "dict.txt").stat()
     name = "tags" if kind == "table" else f"tags-{kind}"
-    return Path(tempfile.gettempdir()) / f"zhextract-jieba-{name}-{st.st_size}-{int(st.st_mtime)}.marshal"
-
-
-def _write_cache(cache: Path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    try:
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # no cache: the next start parses the dictionary again
+    return cache_file(f"jieba-{name}-{st.st_size}-{int(st.st_mtime)}")
 
 
 def load_tag_table() -> dict[str, str]:
@@ -281,17 +267,16 @@ def load_tag_table() -> dict[str, str]:
     import marshal
 
     cache = _tag_cache_path("table")
-    try:
-        return marshal.loads(cache.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
+    cached = read_marshal(cache)
+    if cached is not None:
+        return cached
     dict_path = Path(importlib.util.find_spec("jieba").origin).parent / "dict.txt"
     table: dict[str, str] = {}
     for line in dict_path.read_text(encoding="utf-8").splitlines():
         parts = line.split(" ")
         if len(parts) == 3:  # word freq tag, as jieba.posseg reads it
             table[parts[0]] = parts[2]
-    _write_cache(cache, marshal.dumps(table))
+    write_cache(cache, marshal.dumps(table))
     return table
 
 

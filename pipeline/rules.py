@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,6 +33,7 @@ import yaml
 from .errors import RuleError, RuleProblem
 from .numerals import format_decimal
 from .records import Mention
+from .tempcache import cache_file, read_marshal, write_cache
 
 #: Keys every rule may have, whatever its extractor.
 COMMON_RULE_KEYS = frozenset({"id", "description", "examples", "counterexamples"})
@@ -148,24 +147,20 @@ _yaml_used: set[str] = set()
 
 
 def _yaml_cache_path() -> Path:
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / (
-        f"zhextract-yaml-{_YAML_CACHE_VERSION}-{yaml.__version__}-{_BaseLoader.__name__}-{uid}.marshal")
+    return cache_file(f"yaml-{_YAML_CACHE_VERSION}-{yaml.__version__}-{_BaseLoader.__name__}")
 
 
 def _load_yaml_cache() -> dict[str, bytes]:
     global _yaml_cache
     if _yaml_cache is None:
-        _yaml_cache = {}
-        path = _yaml_cache_path()
-        try:
-            if not hasattr(os, "getuid") or path.stat().st_uid == os.getuid():  # see _load_pattern_cache
-                loaded = marshal.loads(path.read_bytes())
-                if isinstance(loaded, dict):
-                    _yaml_cache = loaded
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
+        _yaml_cache = _read_marshal_dict(_yaml_cache_path())
     return _yaml_cache
+
+
+def _read_marshal_dict(path: Path) -> dict:
+    """The dict a cache file holds, or an empty one."""
+    loaded = read_marshal(path)
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _save_yaml_cache(key: str, data: Any) -> None:
@@ -178,15 +173,10 @@ def _save_yaml_cache(key: str, data: Any) -> None:
     if len(cache) > _YAML_CACHE_SIZE:
         for old in [k for k in cache if k not in _yaml_used][: len(cache) - _YAML_CACHE_SIZE]:
             del cache[old]
-    path = _yaml_cache_path()
     try:
-        payload = marshal.dumps(cache)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        pass  # no temp folder: parsed again next time
+        write_cache(_yaml_cache_path(), marshal.dumps(cache))
+    except ValueError:
+        pass  # not marshal data: parsed again next time
 
 
 def strip_lines(value: Any) -> Any:
@@ -401,31 +391,16 @@ def compile_cached(pattern: str, lists: Mapping[str, Sequence[str]]) -> regex.Pa
 
 
 def _pattern_cache_path() -> Path:
-    import os
     import sys
-    import tempfile
 
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return Path(tempfile.gettempdir()) / (
-        f"zhextract-patterns-{regex.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{uid}.marshal")
+    return cache_file(f"patterns-{regex.__version__}-py{sys.version_info[0]}{sys.version_info[1]}")
 
 
 def _load_pattern_cache() -> dict[str, tuple]:
     global _pattern_cache
     if _pattern_cache is None:
-        import marshal
-        import os
-
-        _pattern_cache = {}
-        path = _pattern_cache_path()
-        try:
-            # only a file of this user: compiled code from elsewhere is not trusted
-            if not hasattr(os, "getuid") or path.stat().st_uid == os.getuid():
-                loaded = marshal.loads(path.read_bytes())
-                if isinstance(loaded, dict):
-                    _pattern_cache = loaded
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
+        # read_cache takes only a file of this user: compiled code from elsewhere is not trusted
+        _pattern_cache = _read_marshal_dict(_pattern_cache_path())
     return _pattern_cache
 
 
@@ -434,23 +409,13 @@ def save_pattern_cache() -> None:
     global _unsaved
     if not _unsaved or _pattern_cache is None:
         return
-    import marshal
-    import os
-    import tempfile
-
-    path = _pattern_cache_path()
     if len(_pattern_cache) > 2000:  # rules edited many times: keep what this process uses
         for key in [k for k in _pattern_cache if k not in _compiled]:
             del _pattern_cache[key]
     try:
-        data = marshal.dumps(_pattern_cache)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        _unsaved = False
-    except (OSError, ValueError):
-        pass  # no cache: the next start compiles again
+        _unsaved = not write_cache(_pattern_cache_path(), marshal.dumps(_pattern_cache))
+    except ValueError:
+        pass  # not marshal data: the next start compiles again
 
 
 def raise_problems(problems: Sequence[RuleProblem]) -> None:

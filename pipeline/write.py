@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .reviews import ORPHAN_COLUMNS, REVIEW_COLUMNS
+from .tempcache import cache_file, read_cache, write_cache
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -673,19 +674,15 @@ def arrow_schema(name: str, empty: bool):
     except (AttributeError, TypeError, OSError):
         pandas_id = None
     key = hashlib.sha1(repr((name, TABLE_SPECS[name], empty, pandas_id, pa.__version__)).encode())
-    cache = Path(tempfile.gettempdir()) / f"zhextract-schema-{key.hexdigest()[:16]}.arrow"
-    try:
-        return pa.ipc.read_schema(pa.py_buffer(cache.read_bytes()))
-    except (OSError, pa.ArrowException):
-        pass
+    cache = cache_file(f"schema-{key.hexdigest()[:16]}", ".arrow")
+    data = read_cache(cache)
+    if data is not None:
+        try:
+            return pa.ipc.read_schema(pa.py_buffer(data))
+        except pa.ArrowException:
+            pass
     schema = _schema_from_pandas(name, empty)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=cache.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(schema.serialize().to_pybytes())
-        os.replace(tmp, cache)
-    except OSError:
-        pass  # no cache: the next run asks pandas again
+    write_cache(cache, schema.serialize().to_pybytes())  # if it fails, the next run asks pandas
     return schema
 
 
