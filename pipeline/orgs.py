@@ -34,7 +34,7 @@ import regex
 from .errors import RuleProblem
 from .records import Analysis, Entity, Mention, Sentence, Token
 from .rules import (Rule, RuleFile, WordFinder, compile_cached, compile_pattern, literal_starts, load_rule_file,
-                    raise_problems, save_pattern_cache)
+                    raise_problems, regex_spans, save_pattern_cache)
 from .tempcache import cache_file, read_marshal, write_cache
 
 ORG_TYPES = ("company", "government", "education", "research", "zone", "platform", "association", "other")
@@ -448,15 +448,7 @@ def _rule_matches(text: str, rules: OrgRules) -> list[list[tuple[int, int]]]:
         if rule.kind == "short_form":
             continue
         if rule.kind in ("suffix", "words") and longest_at is not None:
-            spans = sorted(longest_at[k].items())
-            if rule.kind == "words":  # finditer: no overlaps
-                kept, last = [], 0
-                for s, e in spans:
-                    if s >= last:
-                        kept.append((s, e))
-                        last = e
-                spans = kept
-            out[k] = spans
+            out[k] = regex_spans(longest_at[k], overlapped=rule.kind == "suffix")
         elif rule.kind == "pattern" and rule.starts is not None:
             out[k] = [m.span() for m in rule.starts.finditer(rule.regex, text)]
         else:

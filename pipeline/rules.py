@@ -470,6 +470,31 @@ class WordFinder:
                         out.append((end - n, end, word))
         return out
 
+    def matches(self, text: str, overlapped: bool) -> list[tuple[int, int]]:
+        """The spans ``regex`` finds for these words as one named list (``\\L<w>``), by ``finditer``."""
+        longest_at: dict[int, int] = {}
+        for s, e, _ in self.occurrences(text):
+            if longest_at.get(s, -1) < e:
+                longest_at[s] = e
+        return regex_spans(longest_at, overlapped)
+
+
+def regex_spans(longest_at: dict[int, int], overlapped: bool) -> list[tuple[int, int]]:
+    """Word-list spans as ``regex`` reports them, from the longest word at each start.
+
+    ``regex`` tries a named list's longest word first; ``finditer`` then goes on after
+    the match, ``overlapped=True`` at the next character.
+    """
+    spans = sorted(longest_at.items())
+    if overlapped:
+        return spans
+    kept, last = [], 0
+    for s, e in spans:
+        if s >= last:
+            kept.append((s, e))
+            last = e
+    return kept
+
 
 class _NotLiteral(Exception):
     pass
