@@ -267,41 +267,21 @@ def _register_scorer(spacy: Any) -> None:
     @spacy.registry.scorers("zhextract.bioes_ents_scorer.v1")
     def make_scorer() -> Any:
         def score(examples: Iterable[Any], **kwargs: Any) -> dict[str, Any]:
-            tp = fp = fn = 0
-            per: dict[str, list[int]] = {}
+            from .train_ner import score_spans
+
+            gold, pred = [], []
             for eg in examples:
-                gold_tags = [t.tag_ for t in eg.reference]
-                missing = {i for i, t in enumerate(gold_tags) if t == ""}
-                gold = set(spans_from_tags([t or "O" for t in gold_tags]))
-                pred = {
-                    sp
-                    for sp in spans_from_tags([t.tag_ for t in eg.predicted])
-                    if not any(i in missing for i in range(sp[0], sp[1]))
-                }
-                for sp in pred | gold:
-                    counts = per.setdefault(sp[2], [0, 0, 0])
-                    k = 0 if sp in pred and sp in gold else 1 if sp in pred else 2
-                    counts[k] += 1
-                tp += len(pred & gold)
-                fp += len(pred - gold)
-                fn += len(gold - pred)
-
-            def prf(a: int, b: int, c: int) -> dict[str, float]:
-                p = a / (a + b) if a + b else 0.0
-                r = a / (a + c) if a + c else 0.0
-                return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
-
-            total = prf(tp, fp, fn)
-            return {
-                "ents_p": total["p"],
-                "ents_r": total["r"],
-                "ents_f": total["f"],
-                "ents_per_type": {lab: prf(*c) for lab, c in per.items()},
-            }
+                tags = [t.tag_ for t in eg.reference]
+                missing = [(i, i + 1, None) for i, t in enumerate(tags) if t == ""]
+                gold.append(spans_from_tags([t or "O" for t in tags]) + missing)
+                pred.append(spans_from_tags([t.tag_ for t in eg.predicted]))
+            scores = score_spans(gold, pred)
+            labels = set(scores.tp) | set(scores.fp) | set(scores.fn)
+            per_type = {lab: dict(zip("prf", scores.prf(lab), strict=True)) for lab in labels}
+            p, r, f = scores.prf()
+            return {"ents_p": p, "ents_r": r, "ents_f": f, "ents_per_type": per_type}
 
         return score
-
-    return None
 
 
 @dataclass

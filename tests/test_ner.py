@@ -158,3 +158,22 @@ def test_find_entities_offsets_and_subset():
     assert only and all(e.start >= s for e in only)
     assert ("中国人民银行", "ORG") in {(e.text, e.label) for e in only}
     assert model.find_entities("") == []
+
+
+def test_training_scorer_counts_entities_and_skips_missing_gold():
+    import spacy
+    from spacy.tokens import Doc
+    from spacy.training import Example
+
+    ner.register_components()
+    score = spacy.registry.scorers.get("zhextract.bioes_ents_scorer.v1")()
+    nlp = spacy.blank("zh")
+    words = list("国务院在北京开会")
+    gold = Doc(nlp.vocab, words=words, tags=["B-ORG", "I-ORG", "E-ORG", "O", "", "", "O", "O"])
+    pred = Doc(nlp.vocab, words=words, tags=["B-ORG", "I-ORG", "E-ORG", "O", "B-LOC", "E-LOC", "S-PER", "O"])
+    result = score([Example(pred, gold)])
+    # 国务院 right; 北京 over missing gold is not counted; 开 (PER) is a false positive
+    assert result["ents_per_type"]["ORG"] == {"p": 1.0, "r": 1.0, "f": 1.0}
+    assert result["ents_per_type"]["PER"]["p"] == 0.0
+    assert "LOC" not in result["ents_per_type"]
+    assert result["ents_p"] == 0.5 and result["ents_r"] == 1.0
