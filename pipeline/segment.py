@@ -57,7 +57,10 @@ def _jieba_class():
     """
     import sys
 
-    if "rjieba" in sys.modules or "rjieba.rjieba" in sys.modules:
+    loaded = sys.modules.get("rjieba.rjieba")
+    if loaded is not None:  # by an earlier call (the NER model's segmenter is a second one)
+        return loaded.Jieba
+    if "rjieba" in sys.modules:
         from rjieba import rjieba as module  # noqa: PLC0415
 
         return module.Jieba
