@@ -1,15 +1,16 @@
 """Named-entity model for organizations (plus PER and LOC): text -> ``Entity`` list.
 
-This is the only module of the pipeline that imports spaCy, and it does so
-lazily inside functions, so ``import pipeline.ner`` stays cheap.
+This module and ``pipeline.train_ner`` are the only ones that import spaCy, and
+only inside functions: the shipped model runs on numpy alone
+(``pipeline.ner_numpy``), so ``make run`` never imports spaCy.
 
-The model is a spaCy ``ner`` pipe over *character* tokens (with jieba tokens
-4-18% of gold spans could not be represented).  Each character token carries
-its right bigram in ``NORM`` and its left bigram in ``LEMMA``; the tok2vec
-layer embeds ``ORTH``, ``NORM``, ``LEMMA`` and ``SHAPE``, so the model sees
-bigram lexical features, which matter a lot for Chinese NER.  The features are
-set by the tokenizer ``zhextract.char_bigram_tokenizer.v1`` defined here, so
-training (``pipeline.train_ner``) and inference share one definition.
+The model is a spaCy BIOES ``tagger`` over *character* tokens (with jieba tokens
+4-18% of gold spans could not be represented).  ``CharWordTokenizer`` gives each
+character its right and left bigrams (``NORM``, ``LEMMA``) and the jieba word it
+is in with its part of speech (``DEP``, ``MORPH``); training
+(``pipeline.train_ner``), spaCy inference and the numpy runtime share those
+definitions.  Tags are decoded by a constrained Viterbi search, so every span is
+well formed.
 
 Input: clean text and, optionally, the sentences to look at.
 Output: ``records.Entity`` with half-open offsets into the clean text.
@@ -238,27 +239,54 @@ def viterbi_tags(scores: Any, labels: Sequence[str], allowed: Any) -> list[str]:
     ``scores`` are logits (unnormalized log-probabilities, what spaCy's
     ``Tagger.v2`` with ``normalize = false`` predicts), one row per token.
     """
+    (path,) = viterbi_paths([scores], allowed)
+    return [labels[k] for k in path]
+
+
+def viterbi_paths(score_list: Sequence[Any], allowed: Any, batch: int = 256) -> list[list[int]]:
+    """``viterbi_tags`` for many sequences at once, as label indices.
+
+    Sequences are sorted by length and decoded ``batch`` at a time, one step per
+    position for the whole batch: the Python loop runs once per position of the
+    longest sequence in a batch instead of once per token.
+    """
     import numpy as np
 
-    n_tok, n_lab = scores.shape
-    if n_tok == 0:
-        return []
-    logits = np.asarray(scores, dtype="float64")
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    out: list[list[int]] = [[] for _ in score_list]
+    if not score_list:
+        return out
+    n_lab = allowed.shape[0] - 1
     penalty = np.where(allowed[:n_lab, :n_lab], 0.0, -1e9)
-    best = logp[0] + np.where(allowed[n_lab, :n_lab], 0.0, -1e9)
-    back = np.zeros((n_tok, n_lab), dtype=np.int32)
-    for i in range(1, n_tok):
-        cand = best[:, None] + penalty
-        back[i] = cand.argmax(axis=0)
-        best = cand[back[i], np.arange(n_lab)] + logp[i]
-    best = best + np.where(allowed[:n_lab, n_lab], 0.0, -1e9)
-    path = [int(best.argmax())]
-    for i in range(n_tok - 1, 0, -1):
-        path.append(int(back[i, path[-1]]))
-    path.reverse()
-    return [labels[k] for k in path]
+    start_score = np.where(allowed[n_lab, :n_lab], 0.0, -1e9)
+    end_score = np.where(allowed[:n_lab, n_lab], 0.0, -1e9)
+    order = sorted((k for k in range(len(score_list)) if len(score_list[k])), key=lambda k: len(score_list[k]))
+    for first in range(0, len(order), batch):
+        members = order[first : first + batch]
+        lengths = np.array([len(score_list[k]) for k in members])
+        n_seq, n_pos = len(members), int(lengths.max())
+        logp = np.zeros((n_seq, n_pos, n_lab))
+        for row, k in enumerate(members):
+            logits = np.asarray(score_list[k], dtype="float64")
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            logp[row, : len(logits)] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        best = logp[:, 0] + start_score
+        back = np.zeros((n_seq, n_pos, n_lab), dtype=np.int32)
+        for i in range(1, n_pos):
+            cand = best[:, :, None] + penalty
+            back[:, i] = arg = cand.argmax(axis=1)
+            stepped = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0] + logp[:, i]
+            best = np.where((lengths > i)[:, None], stepped, best)  # a finished sequence keeps its scores
+        current = (best + end_score).argmax(axis=1)
+        paths = np.zeros((n_seq, n_pos), dtype=np.int32)
+        rows = np.arange(n_seq)
+        for i in range(n_pos - 1, 0, -1):
+            active = lengths > i
+            paths[active, i] = current[active]
+            current = np.where(active, back[rows, i, current], current)
+        paths[:, 0] = current
+        for row, k in enumerate(members):
+            out[k] = paths[row, : lengths[row]].tolist()
+    return out
 
 
 def _register_scorer(spacy: Any) -> None:
@@ -286,10 +314,15 @@ def _register_scorer(spacy: Any) -> None:
 
 @dataclass
 class NerModel:
-    """A loaded NER pipeline; use ``load_ner_model`` to get the cached shipped one."""
+    """A loaded NER model; use ``load_ner_model`` to get the cached shipped one.
 
-    nlp: Any
+    A BIOES tagger runs on numpy alone (``ner_numpy.NumpyTagger``, the same
+    scores as spaCy's); an older transition-based ``ner`` pipe runs in spaCy.
+    """
+
     path: Path
+    tagger: Any = None  # ner_numpy.NumpyTagger
+    nlp: Any = None  # spaCy pipeline, for a model without a tagger pipe
     batch_size: int = 64
     _allowed: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -311,8 +344,8 @@ class NerModel:
         if not pieces:
             return []
         out: list[Entity] = []
-        with self._lock:  # spaCy pipes are not re-entrant across threads
-            if "tagger" in self.nlp.pipe_names:
+        with self._lock:  # the caches of the tagger and spaCy's pipes are not thread-safe
+            if self.tagger is not None:
                 found = self._tagger_entities([text[a:b] for a, b in pieces])
             else:
                 docs = self.nlp.pipe((text[a:b] for a, b in pieces), batch_size=self.batch_size)
@@ -326,19 +359,15 @@ class NerModel:
 
     def _tagger_entities(self, texts: list[str]) -> Iterable[list[tuple[int, int, str]]]:
         """Character spans per text from the BIOES tagger, decoded by constrained Viterbi."""
-        tagger = self.nlp.get_pipe("tagger")
-        labels = list(tagger.labels)
+        labels = self.tagger.labels
         if self._allowed is None:
             self._allowed = _allowed_transitions(labels)
-        for k in range(0, len(texts), self.batch_size):
-            docs = [self.nlp.make_doc(t) for t in texts[k : k + self.batch_size]]
-            scores = tagger.model.predict(docs)
-            for doc, doc_scores in zip(docs, scores, strict=True):
-                tags = viterbi_tags(tagger.model.ops.to_numpy(doc_scores), labels, self._allowed)
-                yield [
-                    (doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text), label)
-                    for s, e, label in spans_from_tags(tags)
-                ]
+        for k in range(0, len(texts), self.batch_size * 16):
+            scored = self.tagger.scores(texts[k : k + self.batch_size * 16])
+            paths = viterbi_paths([scores for _, scores in scored], self._allowed)
+            for (tokens, _), path in zip(scored, paths, strict=True):
+                tags = [labels[i] for i in path]
+                yield [(tokens[s][0], tokens[e - 1][1], label) for s, e, label in spans_from_tags(tags)]
 
 
 def _pieces(text: str, sentences: Sequence[Sentence] | None) -> list[tuple[int, int]]:
@@ -370,10 +399,19 @@ def load_ner_model(path: Path | None = None) -> NerModel:
             return _cache[path]
         if not (path / "config.cfg").exists():
             raise FileNotFoundError(f"{path}: no trained NER model here (config.cfg missing)")
-        import spacy
+        if (path / "tagger").is_dir():
+            from .ner_numpy import NumpyTagger
 
-        register_components()
-        nlp = spacy.load(path, exclude=[])
-        model = NerModel(nlp=nlp, path=path)
+            model = NerModel(path=path, tagger=NumpyTagger(path))
+        else:
+            model = NerModel(path=path, nlp=load_spacy_pipeline(path))
         _cache[path] = model
         return model
+
+
+def load_spacy_pipeline(path: Path | None = None) -> Any:
+    """The model at ``path`` as a spaCy pipeline (training, and the reference the numpy runtime is tested against)."""
+    import spacy
+
+    register_components()
+    return spacy.load(Path(path) if path is not None else MODEL_DIR, exclude=[])
