@@ -24,9 +24,11 @@ The network (``pipeline/models/org_ner.cfg``) is spaCy's ``Tagger.v2`` over
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import add
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,8 @@ from .hashing import hash_ids, string_hash
 SPACY_SHORT_SYMBOLS = {"": 0, "ID": 64, "X": 101, "cc": 407, "nn": 427, "_": 456}
 BOUNDARY = "\x00"  # "no neighbour" in the bigram features (ner._BOUNDARY)
 FEATURE_ATTRS = ("ORTH", "NORM", "LEMMA", "MORPH", "DEP", "SHAPE")
+_RE_SPACE = re.compile(r"\s")  # the characters str.isspace() is true for
+_CACHE_LIMIT = 2_000_000  # string ids kept between calls (~200 MB at most)
 
 
 class _StringIds(dict):
@@ -50,6 +54,18 @@ class _StringIds(dict):
         if value is None:
             value = string_hash(text)
         self[text] = value
+        return value
+
+
+class _ShapeIds(dict):
+    """Token text -> the id of its spaCy SHAPE string."""
+
+    def __init__(self, ids: _StringIds) -> None:
+        super().__init__()
+        self._ids = ids
+
+    def __missing__(self, text: str) -> int:
+        value = self[text] = self._ids[word_shape(text)]
         return value
 
 
@@ -205,6 +221,8 @@ class NumpyTagger:
         self.pad = pad
         self.output_weights, self.output_bias = output
         self._ids = _StringIds()
+        self._shape_ids = _ShapeIds(self._ids)
+        self._word_ids: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
         self._norm = _NormChars()
         self._segmenter = None
 
@@ -212,51 +230,63 @@ class NumpyTagger:
 
     def features(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
         """Tokens of ``text`` and their (n, 6) uint64 feature ids, as spaCy's ``doc.to_array``."""
-        tokens = char_tokens(text)
+        if len(self._ids) > _CACHE_LIMIT:  # bigrams and words of a long batch: keep memory bounded
+            self._ids.clear()
+            self._shape_ids.clear()
+            self._word_ids.clear()
+        ids = self._ids.__getitem__
+        has_space = _RE_SPACE.search(text) is not None
+        if has_space:
+            tokens = char_tokens(text)
+            pieces = [text[a:b] for a, b in tokens]
+            normed = [self._norm[p] if len(p) == 1 and not p.isspace() else " " for p in pieces]
+        else:  # the common case: one token per character (built in C)
+            tokens = list(zip(range(len(text)), range(1, len(text) + 1)))
+            pieces = list(text)
+            normed = list(map(self._norm.__getitem__, pieces))
         if not tokens:
             return tokens, np.zeros((0, len(FEATURE_ATTRS)), dtype=np.uint64)
-        ids = self._ids
-        norm = self._norm
-        pieces = [text[a:b] for a, b in tokens]
-        normed = [norm[p] if len(p) == 1 and not p.isspace() else " " for p in pieces]
-        right = normed[1:] + [BOUNDARY]
-        left = [BOUNDARY] + normed[:-1]
-        tag_of, word_of = self._word_features(text, norm)
+        morph, dep = self._word_feature_ids(text)
+        if has_space:
+            morph = [morph[a] for a, _ in tokens]
+            dep = [dep[a] for a, _ in tokens]
         columns = (
-            [ids[p] for p in pieces],
-            [ids[a + b] for a, b in zip(normed, right, strict=True)],
-            [ids[a + b] for a, b in zip(left, normed, strict=True)],
-            [ids[tag_of[a]] for a, _ in tokens],
-            [ids[word_of[a]] for a, _ in tokens],
-            [ids[word_shape(p)] if len(p) > 1 else ids[_shape_of_char(p)] for p in pieces],
+            list(map(ids, pieces)),
+            list(map(ids, map(add, normed, normed[1:] + [BOUNDARY]))),
+            list(map(ids, map(add, [BOUNDARY] + normed[:-1], normed))),
+            morph,
+            dep,
+            list(map(self._shape_ids.__getitem__, pieces)),
         )
-        array = np.empty((len(tokens), len(columns)), dtype=np.uint64)
+        array = np.empty((len(columns), len(tokens)), dtype=np.uint64)
         for k, column in enumerate(columns):
-            array[:, k] = column
-        return tokens, array
+            array[k] = column
+        return tokens, array.T
 
-    def _word_features(self, text: str, norm: _NormChars) -> tuple[list[str], list[str]]:
-        """Per character of ``text``: the MORPH and DEP strings of the jieba word it is in."""
+    def _word_feature_ids(self, text: str) -> tuple[list[int], list[int]]:
+        """Per character of ``text``: the MORPH and DEP ids of the jieba word it is in."""
         if self._segmenter is None:
             from .segment import load_segmenter
 
             self._segmenter = load_segmenter(None)
-        tag_of: list[str] = [""] * len(text)
-        word_of: list[str] = [""] * len(text)
-        pos = 0
-        for word, tag in self._segmenter.tag(text, True):
-            n = len(word)
-            if n == 1:
-                tag_of[pos] = f"POS={tag}_S"
-                word_of[pos] = f"{norm[word]}-S"
-            else:
-                norm_word = "".join([norm[c] for c in word])
-                tag_of[pos : pos + n] = [f"POS={tag}_B"] + [f"POS={tag}_M"] * (n - 2) + [f"POS={tag}_E"]
-                word_of[pos : pos + n] = (
-                    [f"{norm_word}-B"] + [f"{norm_word}-M"] * (n - 2) + [f"{norm_word}-E"]
-                )
-            pos += n
-        return tag_of, word_of
+        morph: list[int] = []
+        dep: list[int] = []
+        cache = self._word_ids
+        for word_tag in self._segmenter.tag(text, True):
+            got = cache.get(word_tag)
+            if got is None:
+                got = cache[word_tag] = self._word_ids_of(*word_tag)
+            morph += got[0]
+            dep += got[1]
+        return morph, dep
+
+    def _word_ids_of(self, word: str, tag: str) -> tuple[list[int], list[int]]:
+        """MORPH (``POS=<tag>_<place>``) and DEP (``<word>-<place>``) ids of each character of a word."""
+        n = len(word)
+        places = ["S"] if n == 1 else ["B"] + ["M"] * (n - 2) + ["E"]
+        norm_word = "".join([self._norm[c] for c in word])
+        ids = self._ids
+        return [ids[f"POS={tag}_{p}"] for p in places], [ids[f"{norm_word}-{p}"] for p in places]
 
     # ------------------------------------------------------------- network
 
@@ -291,12 +321,6 @@ class NumpyTagger:
         rows = hash_ids(np.ascontiguousarray(ids[:, table.column]), table.seed) % np.uint32(len(table.rows))
         e = table.rows
         return e[rows[:, 0]] + e[rows[:, 1]] + e[rows[:, 2]] + e[rows[:, 3]]
-
-
-def _shape_of_char(c: str) -> str:
-    if c.isalpha():
-        return "X" if c.isupper() else "x"
-    return "d" if c.isdigit() else c
 
 
 def _windows(x: np.ndarray, n: int) -> np.ndarray:
