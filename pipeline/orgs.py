@@ -95,6 +95,8 @@ class OrgRules:
     files: list[RuleFile] = field(default_factory=list)
     #: Finds the words of every suffix and words rule at once (None: each rule scans the text).
     word_finder: Any = None
+    #: word -> is_cue_token(word, self): a document asks for every one of its tokens
+    cue_memo: dict[str, bool] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- loading
@@ -643,6 +645,15 @@ CUE_TAGS = frozenset({None, "n", "nt", "nz", "ns", "nr", "j", "l"})
 
 def is_cue_token(word: str, rules: OrgRules) -> bool:
     """Whether a jieba token suggests an organization nearby (see ``cue_sentences``)."""
+    known = rules.cue_memo.get(word)
+    if known is None:
+        if len(rules.cue_memo) > 500_000:  # new words of a long batch: keep memory bounded
+            rules.cue_memo.clear()
+        known = rules.cue_memo[word] = _is_cue_token(word, rules)
+    return known
+
+
+def _is_cue_token(word: str, rules: OrgRules) -> bool:
     if word in rules.cue_words or word in rules.not_cue_words:
         return word in rules.cue_words
     tag = word_tag(word)
