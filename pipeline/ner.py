@@ -248,7 +248,10 @@ def viterbi_paths(score_list: Sequence[Any], allowed: Any, batch: int = 256) -> 
 
     Sequences are sorted by length and decoded ``batch`` at a time, one step per
     position for the whole batch: the Python loop runs once per position of the
-    longest sequence in a batch instead of once per token.
+    longest sequence in a batch instead of once per token.  The constraints are
+    hard (a pair of tags is allowed or not), so the tags that may follow the
+    same set of tags share one maximum: with BIOES that is four maxima per step
+    (after O/E/S, after B-X or I-X for each X) instead of one per pair of tags.
     """
     import numpy as np
 
@@ -256,29 +259,40 @@ def viterbi_paths(score_list: Sequence[Any], allowed: Any, batch: int = 256) -> 
     if not score_list:
         return out
     n_lab = allowed.shape[0] - 1
-    penalty = np.where(allowed[:n_lab, :n_lab], 0.0, -1e9)
     start_score = np.where(allowed[n_lab, :n_lab], 0.0, -1e9)
     end_score = np.where(allowed[:n_lab, n_lab], 0.0, -1e9)
+    groups: dict[tuple[int, ...], list[int]] = {}  # allowed previous tags -> the tags they may precede
+    for tag in range(n_lab):
+        groups.setdefault(tuple(np.flatnonzero(allowed[:n_lab, tag]).tolist()), []).append(tag)
+    steps = [(np.array(prev), np.array(nxt)) for prev, nxt in groups.items() if prev]
+    unreachable = [t for prev, nxt in groups.items() if not prev for t in nxt]
     order = sorted((k for k in range(len(score_list)) if len(score_list[k])), key=lambda k: len(score_list[k]))
     for first in range(0, len(order), batch):
         members = order[first : first + batch]
         lengths = np.array([len(score_list[k]) for k in members])
         n_seq, n_pos = len(members), int(lengths.max())
+        logits = np.concatenate([np.asarray(score_list[k], dtype="float64") for k in members])
+        shifted = logits - logits.max(axis=1, keepdims=True)
         logp = np.zeros((n_seq, n_pos, n_lab))
-        for row, k in enumerate(members):
-            logits = np.asarray(score_list[k], dtype="float64")
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            logp[row, : len(logits)] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        logp[np.arange(n_pos) < lengths[:, None]] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         best = logp[:, 0] + start_score
         back = np.zeros((n_seq, n_pos, n_lab), dtype=np.int32)
+        rows = np.arange(n_seq)
+        stepped = np.empty((n_seq, n_lab))
         for i in range(1, n_pos):
-            cand = best[:, :, None] + penalty
-            back[:, i] = arg = cand.argmax(axis=1)
-            stepped = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0] + logp[:, i]
-            best = np.where((lengths > i)[:, None], stepped, best)  # a finished sequence keeps its scores
+            for prev, nxt in steps:
+                scores = best[:, prev]
+                arg = scores.argmax(axis=1)
+                stepped[:, nxt] = scores[rows, arg][:, None]
+                back[:, i, nxt] = prev[arg][:, None]
+            if unreachable:
+                stepped[:, unreachable] = -2e9
+            stepped += logp[:, i]
+            done = lengths <= i  # a finished sequence keeps its scores
+            stepped[done] = best[done]
+            best, stepped = stepped, best
         current = (best + end_score).argmax(axis=1)
         paths = np.zeros((n_seq, n_pos), dtype=np.int32)
-        rows = np.arange(n_seq)
         for i in range(n_pos - 1, 0, -1):
             active = lengths > i
             paths[active, i] = current[active]
