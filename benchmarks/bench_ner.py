@@ -19,7 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one core, as zhextract runs
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
