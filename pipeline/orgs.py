@@ -557,6 +557,14 @@ def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRule
 # ---------------------------------------------------------------- merging with the model
 
 
+def _stem_before_suffix(name: str, rules: OrgRules) -> str | None:
+    """What comes before the longest organization suffix that ends ``name`` (None: no suffix)."""
+    for k in range(1, len(name)):
+        if name[k:] in rules.suffix_types:
+            return name[:k]
+    return None
+
+
 def _classify(name: str, rules: OrgRules) -> str:
     if name in rules.word_types:
         return rules.word_types[name]
@@ -588,6 +596,9 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
         return False  # 证监会|核准: a name does not end with a verb or a function word
     if any(name.count(close) != name.count(open_) for close, open_ in BRACKETS.items()):
         return False  # 卫生监督所（中心: a bracket the name does not close
+    stem = _stem_before_suffix(name, rules)
+    if stem is not None and stem in rules.generic_stems:
+        return False  # 保税物流中心, 民营医院: what the rules call generic is no name from the model either
     first = tok.text if tok is not None else name[:1]
     return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
 
