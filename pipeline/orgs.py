@@ -580,6 +580,8 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
         return False
     if len(name) <= 2 and name.isascii():
         return False  # HR (沙龙), IT, AI: two Latin letters are not a name the model can tell
+    if name.isascii() and name.islower():
+        return False  # csv, jsv: file types and code words; Latin names are written with capitals
     if rules.not_followed_by.match(text, ent.end):
         return False
     # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole.
@@ -600,6 +602,8 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     if stem is not None and stem in rules.generic_stems:
         return False  # 保税物流中心, 民营医院: what the rules call generic is no name from the model either
     first = tok.text if tok is not None else name[:1]
+    if first in rules.tentative_words and tok is not None and tok.end < ent.end:
+        return False  # 发展|股份有限公司: the model lost the start of the name
     return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
 
 

@@ -141,6 +141,21 @@ def test_a_model_span_with_a_generic_stem_is_not_a_name(rules):
     assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == ["海关监管查验中心"]
 
 
+def test_lower_case_latin_from_the_model_is_not_an_organization(rules):
+    # seen on a real report: file types in a data-release notice
+    text = "数据以csv格式发布，由EFQM认证。"
+    ents = [Entity(3, 6, "ORG", "csv"), Entity(text.index("EFQM"), text.index("EFQM") + 4, "ORG", "EFQM")]
+    assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == ["EFQM"]
+
+
+def test_a_model_span_starting_with_a_tentative_word_lost_its_start(rules):
+    # seen on a real report: 某某实业发展股份有限公司 came out as 发展股份有限公司
+    text = "公司全资子公司与发展股份有限公司签约。"
+    s = text.index("发展")
+    ents = [Entity(s, s + 8, "ORG", text[s : s + 8])]
+    assert [m.text for m in extract_orgs(_analysis(text), rules, ents) if m.rule == "ner"] == []
+
+
 def test_offsets_index_the_text(rules):
     text = (DATA / "orgs-company-report.txt").read_text(encoding="utf-8")
     for m in extract_orgs(_analysis(text), rules, []):
