@@ -23,9 +23,12 @@ The network (``pipeline/models/org_ner.cfg``) is spaCy's ``Tagger.v2`` over
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import add
@@ -175,8 +178,6 @@ class NumpyTagger:
     """The shipped tagger's network; ``scores(texts)`` gives one logit row per token."""
 
     def __init__(self, model_dir: Path) -> None:
-        import srsly  # msgpack with numpy arrays, as thinc wrote the file; no spaCy import
-
         model_dir = Path(model_dir)
         config = _read_config(model_dir / "config.cfg")
         if config.get("components.tagger.model.tok2vec.embed", {}).get("attrs") != list(FEATURE_ATTRS):
@@ -184,11 +185,10 @@ class NumpyTagger:
         self.labels: tuple[str, ...] = tuple(
             json.loads((model_dir / "tagger" / "cfg").read_text(encoding="utf-8"))["labels"]
         )
-        data = srsly.msgpack_loads((model_dir / "tagger" / "model").read_bytes())
-        nodes, attrs, params = data["nodes"], data["attrs"], data["params"]
+        layer_names, layer_attrs, params = read_weights(model_dir / "tagger" / "model")
 
         def attr(i: int, name: str):  # type: ignore[no-untyped-def]
-            return srsly.msgpack_loads(attrs[i][name])
+            return layer_attrs[i][name]
 
         embeddings: list[_HashTable] = []
         maxouts: list[tuple[np.ndarray, np.ndarray]] = []
@@ -196,8 +196,7 @@ class NumpyTagger:
         windows: list[int] = []
         output = None
         pad = None
-        for i, node in enumerate(nodes):
-            name = node["name"]
+        for i, name in enumerate(layer_names):
             if name == "hashembed":
                 embeddings.append(_HashTable(attr(i, "column"), attr(i, "seed"), _f32(params[i]["E"])))
             elif name == "maxout":
@@ -321,6 +320,45 @@ class NumpyTagger:
         rows = hash_ids(np.ascontiguousarray(ids[:, table.column]), table.seed) % np.uint32(len(table.rows))
         e = table.rows
         return e[rows[:, 0]] + e[rows[:, 1]] + e[rows[:, 2]] + e[rows[:, 3]]
+
+
+# The layer attributes the runtime reads (thinc stores each msgpack-encoded).
+_ATTRS_USED = ("column", "seed", "window_size", "softmax_normalize", "pad")
+
+
+def read_weights(path: Path) -> tuple[list[str], list[dict[str, object]], list[dict[str, np.ndarray]]]:
+    """Layer names, the attributes used here and the parameters of a thinc model file.
+
+    The file is thinc's msgpack (``Model.to_bytes``); decoding it needs srsly, whose
+    import costs ~0.1 s of every start, so the result is also kept in the temp folder
+    as an ``.npz`` (no pickles), keyed by the file's path, size and time.
+    """
+    from .tempcache import cache_file, read_cache, write_cache
+
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache = cache_file(f"ner-weights-{key}", ".npz")
+    data = read_cache(cache)
+    if data is not None:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+                meta = json.loads(str(stored["meta"]))
+                params = [{k: stored[f"{i}/{k}"] for k in names} for i, names in enumerate(meta["params"])]
+            return meta["names"], meta["attrs"], params
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # broken cache: decode the model file again
+    import srsly  # msgpack with numpy arrays, as thinc wrote the file; no spaCy import
+
+    raw = srsly.msgpack_loads(path.read_bytes())
+    names = [node["name"] for node in raw["nodes"]]
+    attrs = [{k: srsly.msgpack_loads(v) for k, v in a.items() if k in _ATTRS_USED} for a in raw["attrs"]]
+    params = [{k: np.asarray(v) for k, v in p.items()} for p in raw["params"]]
+    meta = {"names": names, "attrs": attrs, "params": [sorted(p) for p in params]}
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps(meta)),
+             **{f"{i}/{k}": v for i, p in enumerate(params) for k, v in p.items()})
+    write_cache(cache, buffer.getvalue())
+    return names, attrs, params
 
 
 def _windows(x: np.ndarray, n: int) -> np.ndarray:

@@ -111,3 +111,26 @@ def test_running_the_shipped_model_does_not_import_spacy():
         "sorted(k for k in sys.modules if k.startswith(('spacy', 'thinc')))"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_weights_are_cached_in_the_temp_folder_and_a_broken_cache_is_ignored(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = ner.MODEL_DIR / "tagger" / "model"
+    names, attrs, params = ner_numpy.read_weights(path)  # decoded with srsly, then cached
+    (cached,) = tmp_path.glob("zhextract-ner-weights-*.npz")
+
+    def same(got) -> None:
+        assert got[0] == names and got[1] == attrs
+        assert [sorted(p) for p in got[2]] == [sorted(p) for p in params]
+        for a, b in zip(got[2], params, strict=True):
+            for k in a:
+                assert np.array_equal(a[k], b[k]) and a[k].dtype == b[k].dtype
+
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "srsly", None)  # importing srsly now fails: only the cache can answer
+        same(ner_numpy.read_weights(path))
+    cached.write_bytes(b"not a zip file")
+    same(ner_numpy.read_weights(path))
+    assert "hashembed" in names and sum(n == "maxout" for n in names) == 5
