@@ -1,9 +1,9 @@
 """Files kept between runs in the temp folder, to skip work at start-up.
 
-Compiled rule patterns, parsed rule files, jieba's tag table and the tables'
-Arrow schemas are kept this way (as jieba keeps its prefix dictionary). A cache
-file is only ever a speed-up: missing, broken or another user's, the work is
-simply done again; a write that fails is skipped.
+Compiled rule patterns, parsed rule files, jieba's tag table, the NER model's
+decoded weights and the tables' Arrow schemas are kept this way (as jieba keeps
+its prefix dictionary). A cache file is only ever a speed-up: missing, broken or
+another user's, the work is simply done again; a write that fails is skipped.
 """
 
 from __future__ import annotations
