@@ -588,8 +588,9 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     if not (idx.is_start(text, ent.start) and idx.is_end(text, ent.end)):
         return False
     tok = idx.token_at(ent.start)
-    if tok is not None and tok.end == ent.end and _is_place_token(name):
-        return False  # a place name alone (长葛市) is not an organization
+    if tok is not None and tok.end == ent.end and (
+            _is_place_token(name) or any(word_tag(name + level) == "ns" for level in "省市县")):
+        return False  # a place name alone (长葛市, 许昌 of 许昌市) is not an organization
     if name[-1] in "省市县区州縣區" and len(name) <= 4 and not rules.re_suffix.search(name):
         return False
     last = idx.token_at(ent.end - 1)

@@ -156,6 +156,13 @@ def test_a_model_span_starting_with_a_tentative_word_lost_its_start(rules):
     assert [m.text for m in extract_orgs(_analysis(text), rules, ents) if m.rule == "ner"] == []
 
 
+def test_a_bare_city_name_from_the_model_is_not_an_organization(rules):
+    # seen on the seed report: 首届“创智许昌”农行杯, 许昌 (of 许昌市; jieba tags it nr)
+    text = "首届“创智许昌”农行杯开赛。"
+    s = text.index("许昌")
+    assert extract_orgs(_analysis(text), rules, [Entity(s, s + 2, "ORG", "许昌")]) == []
+
+
 def test_offsets_index_the_text(rules):
     text = (DATA / "orgs-company-report.txt").read_text(encoding="utf-8")
     for m in extract_orgs(_analysis(text), rules, []):
