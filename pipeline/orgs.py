@@ -557,6 +557,9 @@ def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRule
 # ---------------------------------------------------------------- merging with the model
 
 
+RE_MIDDLE_DOT = regex.compile("[·•‧・]")
+
+
 def _stem_before_suffix(name: str, rules: OrgRules) -> str | None:
     """What comes before the longest organization suffix that ends ``name`` (None: no suffix)."""
     for k in range(1, len(name)):
@@ -602,6 +605,9 @@ def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) ->
     stem = _stem_before_suffix(name, rules)
     if stem is not None and stem in rules.generic_stems:
         return False  # 保税物流中心, 民营医院: what the rules call generic is no name from the model either
+    last_part = RE_MIDDLE_DOT.split(name)[-1]
+    if last_part != name and _stem_before_suffix(last_part, rules) is None:
+        return False  # 恒大·悦府: brand·name without a body's suffix is a housing project or a product
     first = tok.text if tok is not None else name[:1]
     if first in rules.tentative_words and tok is not None and tok.end < ent.end:
         return False  # 发展|股份有限公司: the model lost the start of the name

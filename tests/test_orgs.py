@@ -163,6 +163,14 @@ def test_a_bare_city_name_from_the_model_is_not_an_organization(rules):
     assert extract_orgs(_analysis(text), rules, [Entity(s, s + 2, "ORG", "许昌")]) == []
 
 
+def test_a_brand_dot_name_from_the_model_without_a_suffix_is_not_an_organization(rules):
+    # seen on the seed report: housing projects; a foreign name with a body's suffix stays
+    text = "碧桂园·芙蓉台、恒大·悦府等住宅项目和约翰·霍普金斯大学合作。"
+    spans = [(0, 7), (8, 13), (text.index("约翰"), text.index("合作"))]
+    ents = [Entity(a, b, "ORG", text[a:b]) for a, b in spans]
+    assert [m.text for m in extract_orgs(_analysis(text), rules, ents)] == ["约翰·霍普金斯大学"]
+
+
 def test_offsets_index_the_text(rules):
     text = (DATA / "orgs-company-report.txt").read_text(encoding="utf-8")
     for m in extract_orgs(_analysis(text), rules, []):
