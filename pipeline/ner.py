@@ -38,7 +38,7 @@ MAX_CHUNK = 400
 # about 4.6 KB per character (measured), so a batch peaks near 75 MB whatever the
 # document; smaller batches cost speed (4k characters: 1.3x slower).
 BATCH_CHARS = 16_384
-_BOUNDARY = "\x00"  # stands for "no neighbour" in the bigram features
+BOUNDARY = "\x00"  # stands for "no neighbour" in the bigram features
 
 _registered = False
 _register_lock = threading.Lock()
@@ -96,8 +96,8 @@ class CharBigramTokenizer:
         norm = [normalize_char(w[0]) if not w.isspace() else " " for w in words]
         n = len(norm)
         for i, tok in enumerate(doc):
-            left = norm[i - 1] if i > 0 else _BOUNDARY
-            right = norm[i + 1] if i + 1 < n else _BOUNDARY
+            left = norm[i - 1] if i > 0 else BOUNDARY
+            right = norm[i + 1] if i + 1 < n else BOUNDARY
             tok.norm_ = norm[i] + right
             tok.lemma_ = left + norm[i]
         return doc

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import re
-import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,13 +36,13 @@ from pathlib import Path
 import numpy as np
 
 from .hashing import hash_ids, string_hash
+from .ner import BOUNDARY, normalize_char
 
 # Strings of at most two characters that spaCy's StringStore maps to a fixed
 # symbol id instead of their hash (``spacy.symbols.IDS``); a character token's
 # ORTH, SHAPE, NORM or LEMMA can be one of these. tests/test_ner_numpy.py checks
 # the table against the installed spaCy.
 SPACY_SHORT_SYMBOLS = {"": 0, "ID": 64, "X": 101, "cc": 407, "nn": 427, "_": 456}
-BOUNDARY = "\x00"  # "no neighbour" in the bigram features (ner._BOUNDARY)
 FEATURE_ATTRS = ("ORTH", "NORM", "LEMMA", "MORPH", "DEP", "SHAPE")
 _RE_SPACE = re.compile(r"\s")  # the characters str.isspace() is true for
 _CACHE_LIMIT = 2_000_000  # string ids kept between calls (~200 MB at most)
@@ -73,12 +72,10 @@ class _ShapeIds(dict):
 
 
 class _NormChars(dict):
-    """Character -> the character the bigram features use (``ner.normalize_char``)."""
+    """Character -> ``ner.normalize_char`` of it, computed on first use."""
 
     def __missing__(self, c: str) -> str:
-        n = unicodedata.normalize("NFKC", c).lower()
-        value = c if len(n) != 1 else "0" if n.isdigit() else n
-        self[c] = value
+        value = self[c] = normalize_char(c)
         return value
 
 
