@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # one core, as zhextract runs
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from pipeline.settings import set_blas_threads  # noqa: E402
+
+set_blas_threads(1, override=False)  # one core, as zhextract runs (before numpy is imported)
 
 from pipeline.ner import load_ner_model  # noqa: E402
 import jieba  # noqa: E402

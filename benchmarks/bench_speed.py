@@ -45,9 +45,6 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# One BLAS thread, as ``zhextract`` runs (cli.main): the figures are per core.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "work"
 SEED = ROOT / "corpus"
@@ -55,6 +52,11 @@ REAL = ROOT.parent / "shared" / "corpus-real"
 RULES = ROOT / "rules"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from pipeline.settings import set_blas_threads  # noqa: E402
+
+# One BLAS thread, as ``zhextract`` runs (cli.main): the figures are per core.
+set_blas_threads(1, override=False)
 
 TEXT_BYTES = 5_000_000  # the repeated text set
 JIONLP_BYTES = 1_000_000  # JioNLP is ~0.4 MB/s: measured on the first documents up to this size

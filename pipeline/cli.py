@@ -182,13 +182,11 @@ def version() -> None:
 
 
 def main() -> None:
+    from .settings import set_blas_threads
+
     # Documents are processed in parallel by worker processes; a BLAS thread pool in
     # each (numpy's OpenBLAS starts one per core) would only fight them for the cores.
-    # Set before anything imports numpy; a user's own setting wins.
-    import os
-
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    set_blas_threads(1, override=False)
     app(prog_name="zhextract")
 
 

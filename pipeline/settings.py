@@ -15,6 +15,25 @@ TEXT_SUFFIXES = (".txt", ".md")
 PDF_SUFFIXES = (".pdf",)
 
 
+#: Environment variables that size the thread pools of numpy's BLAS (OpenBLAS, MKL, OpenMP).
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def set_blas_threads(n: int, *, override: bool) -> None:
+    """Size the BLAS thread pools; effective only before numpy is first imported.
+
+    Documents run in parallel in worker processes, so a run wants one thread per
+    process (``override=False``: a user's own setting wins); training wants ``n``.
+    """
+    import os
+
+    for var in BLAS_THREAD_VARS:
+        if override:
+            os.environ[var] = str(n)
+        else:
+            os.environ.setdefault(var, str(n))
+
+
 def default_rules_dir() -> Path:
     """``./rules`` when run from a checkout, else the rules beside the package."""
     here = Path.cwd() / "rules"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import lzma
-import os
 import random
 import re
 import shutil
@@ -297,15 +296,17 @@ def main_train(
         max_steps: override ``[training] max_steps``.
         config: spaCy config.
         work_dir: scratch folder for DocBins and checkpoints (git-ignored ``ner-work/``).
-        threads: BLAS/OpenMP threads (1 keeps the machine usable).
+        threads: BLAS threads (``zhextract train-ner`` passes 2, which the shipped model
+            was trained with; 1 leaves a core free).
         base_model: the model a config whose components say ``source = ${paths.base_model}``
             continues from (fine-tuning).
 
     Returns:
         The output folder.
     """
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    from .settings import set_blas_threads
+
+    set_blas_threads(threads, override=True)
     from thinc.api import NumpyOps, set_current_ops
 
     # numpy's BLAS (OpenBLAS) multiplies these matrices about 2x faster per core
