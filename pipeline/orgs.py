@@ -560,21 +560,25 @@ def _short_forms(text: str, idx: _TokenIndex, spans: list[_Span], rules: OrgRule
 RE_MIDDLE_DOT = regex.compile("[·•‧・]")
 
 
+def _suffix_start(name: str, rules: OrgRules, first: int = 0) -> int | None:
+    """Where the longest organization suffix ending ``name`` starts, at ``first`` or later."""
+    for k in range(first, len(name)):
+        if name[k:] in rules.suffix_types:
+            return k
+    return None
+
+
 def _stem_before_suffix(name: str, rules: OrgRules) -> str | None:
     """What comes before the longest organization suffix that ends ``name`` (None: no suffix)."""
-    for k in range(1, len(name)):
-        if name[k:] in rules.suffix_types:
-            return name[:k]
-    return None
+    k = _suffix_start(name, rules, first=1)
+    return None if k is None else name[:k]
 
 
 def _classify(name: str, rules: OrgRules) -> str:
     if name in rules.word_types:
         return rules.word_types[name]
-    for k in range(len(name)):
-        if name[k:] in rules.suffix_types:
-            return rules.suffix_types[name[k:]]
-    return "other"
+    k = _suffix_start(name, rules)
+    return "other" if k is None else rules.suffix_types[name[k:]]
 
 
 def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) -> bool:
