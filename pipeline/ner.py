@@ -263,6 +263,12 @@ def viterbi_paths(score_list: Sequence[Any], allowed: Any, batch: int = 256) -> 
     if not score_list:
         return out
     n_lab = allowed.shape[0] - 1
+    # Without transition scores the best path of all is the per-token argmax; when
+    # that path is valid it is also the best valid one.  Most clauses are like that
+    # (all O, or clean spans), so only the others go through the dynamic programme.
+    pending = _greedy_paths(score_list, allowed, out)
+    if not pending:
+        return out
     start_score = np.where(allowed[n_lab, :n_lab], 0.0, -1e9)
     end_score = np.where(allowed[:n_lab, n_lab], 0.0, -1e9)
     groups: dict[tuple[int, ...], list[int]] = {}  # allowed previous tags -> the tags they may precede
@@ -270,7 +276,7 @@ def viterbi_paths(score_list: Sequence[Any], allowed: Any, batch: int = 256) -> 
         groups.setdefault(tuple(np.flatnonzero(allowed[:n_lab, tag]).tolist()), []).append(tag)
     steps = [(np.array(prev), np.array(nxt)) for prev, nxt in groups.items() if prev]
     unreachable = [t for prev, nxt in groups.items() if not prev for t in nxt]
-    order = sorted((k for k in range(len(score_list)) if len(score_list[k])), key=lambda k: len(score_list[k]))
+    order = sorted(pending, key=lambda k: len(score_list[k]))
     for first in range(0, len(order), batch):
         members = order[first : first + batch]
         lengths = np.array([len(score_list[k]) for k in members])
@@ -305,6 +311,33 @@ def viterbi_paths(score_list: Sequence[Any], allowed: Any, batch: int = 256) -> 
         for row, k in enumerate(members):
             out[k] = paths[row, : lengths[row]].tolist()
     return out
+
+
+def _greedy_paths(score_list: Sequence[Any], allowed: Any, out: list[list[int]]) -> list[int]:
+    """Fill ``out[k]`` with the argmax path of every sequence whose argmax path is
+    valid under ``allowed``; return the indices of the other non-empty sequences."""
+    import numpy as np
+
+    nonempty = [k for k in range(len(score_list)) if len(score_list[k])]
+    if not nonempty:
+        return []
+    n_lab = allowed.shape[0] - 1
+    lengths = np.array([len(score_list[k]) for k in nonempty])
+    tags = np.concatenate([np.asarray(score_list[k]).argmax(axis=1) for k in nonempty])
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    before = np.empty_like(tags)
+    before[1:] = tags[:-1]
+    before[starts] = n_lab  # the boundary before each sequence
+    pair_ok = allowed[before, tags]
+    valid = np.logical_and.reduceat(pair_ok, starts) & allowed[tags[ends - 1], n_lab]
+    pending = []
+    for k, ok, a, b in zip(nonempty, valid.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        if ok:
+            out[k] = tags[a:b].tolist()
+        else:
+            pending.append(k)
+    return pending
 
 
 def _register_scorer(spacy: Any) -> None:

@@ -91,6 +91,14 @@ def test_batched_viterbi_is_the_best_valid_sequence():
 
     rng = np.random.default_rng(7)
     score_list = [rng.normal(size=(length, n)) for length in (1, 2, 3, 4, 5, 3, 1, 5)]
+    # and sequences whose per-token argmax is already valid (O B I E, S O), which skip
+    # the dynamic programme: the answer must be the same best valid sequence
+    for seq in ((3, 0, 2, 1), (4, 3), (3, 3, 3)):
+        score_list.append(rng.normal(size=(len(seq), n)) + 4 * np.eye(n)[list(seq)])
+    greedy: list[list[int]] = [[] for _ in score_list]
+    pending = ner._greedy_paths(score_list, allowed, greedy)
+    assert 0 < len(pending) < len(score_list)
+    assert all(valid(tuple(greedy[k])) for k in range(len(score_list)) if k not in pending)
     for scores, path in zip(score_list, ner.viterbi_paths(score_list, allowed, batch=3), strict=True):
         logp = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
         best = max(
