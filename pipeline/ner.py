@@ -18,6 +18,7 @@ Output: ``records.Entity`` with half-open offsets into the clean text.
 
 from __future__ import annotations
 
+import json
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -375,6 +376,8 @@ class NerModel:
     tagger: Any = None  # ner_numpy.NumpyTagger
     nlp: Any = None  # spaCy pipeline, for a model without a tagger pipe
     batch_size: int = 64
+    # cue words not worth running the model for (reading.json, see orgs.cue_clauses)
+    not_cue_words: frozenset[str] = frozenset()
     _allowed: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -467,11 +470,19 @@ def load_ner_model(path: Path | None = None) -> NerModel:
         if (path / "tagger").is_dir():
             from .ner_numpy import NumpyTagger
 
-            model = NerModel(path=path, tagger=NumpyTagger(path))
+            model = NerModel(path=path, tagger=NumpyTagger(path), not_cue_words=_read_not_cue_words(path))
         else:
-            model = NerModel(path=path, nlp=load_spacy_pipeline(path))
+            model = NerModel(path=path, nlp=load_spacy_pipeline(path), not_cue_words=_read_not_cue_words(path))
         _cache[path] = model
         return model
+
+
+def _read_not_cue_words(path: Path) -> frozenset[str]:
+    """The model's ``reading.json`` list (``train_ner.write_reading_list``); none when absent."""
+    reading = path / "reading.json"
+    if not reading.exists():
+        return frozenset()
+    return frozenset(json.loads(reading.read_text(encoding="utf-8"))["not_cue_words"])
 
 
 def load_spacy_pipeline(path: Path | None = None) -> Any:

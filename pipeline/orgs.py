@@ -722,17 +722,22 @@ def cue_sentences(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
 RE_CLAUSE_END = regex.compile(r"[，,；;：:。！？!?\n]")
 
 
-def cue_clauses(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
+def cue_clauses(analysis: Analysis, rules: OrgRules, not_cues: frozenset[str] = frozenset()) -> list[Sentence]:
     """The clauses (between commas, colons, semicolons, sentence ends) that hold a cue token.
 
     Narrower than ``cue_sentences``: the model reads less of the text for the
-    same organizations, since a name never crosses a comma.
+    same organizations, since a name never crosses a comma.  ``not_cues`` are
+    words not to count as cues (the NER model's ``not_cue_words``, learned from
+    its training data) unless they are the rules' own suffix or gazetteer words.
     """
     text = analysis.text
     out: list[Sentence] = []
     last_end = -1
+    cue_words = rules.cue_words
     for t in analysis.tokens:
         if t.start < last_end or not is_cue_token(t.text, rules):
+            continue
+        if t.text in not_cues and t.text not in cue_words:
             continue
         start = _clause_start(text, t.start)
         end_m = RE_CLAUSE_END.search(text, t.end)

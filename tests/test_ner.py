@@ -14,6 +14,7 @@ from pipeline.records import Sentence
 from pipeline.train_ner import (
     GoldSentence,
     _from_bio,
+    learn_not_cue_words,
     read_cluener,
     read_msra,
     score_spans,
@@ -177,3 +178,24 @@ def test_training_scorer_counts_entities_and_skips_missing_gold():
     assert result["ents_per_type"]["PER"]["p"] == 0.0
     assert "LOC" not in result["ents_per_type"]
     assert result["ents_p"] == 0.5 and result["ents_r"] == 1.0
+
+
+RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
+
+
+def test_not_cue_words_are_cues_the_training_text_never_uses_in_a_name():
+    # written by hand: 格局 (a noun ending in 局) five times, never in a name; 交通部
+    # five times, in a name each time; 研讨会 four times only; 公司 is a rule word
+    sents = [GoldSentence("形成新的格局。", ())] * 5
+    sents += [GoldSentence("交通部发布通知。", ((0, 3, "ORG"),))] * 5
+    sents += [GoldSentence("召开研讨会。", ())] * 4
+    sents += [GoldSentence("这家公司很大。", ())] * 5
+    reading = learn_not_cue_words(sents, RULES_DIR)
+    assert reading["not_cue_words"] == ["格局"]
+
+
+@has_model
+def test_the_shipped_model_has_its_reading_list():
+    model = ner.load_ner_model()
+    assert {"格局", "大局", "研讨会"} <= model.not_cue_words
+    assert "统计局" not in model.not_cue_words and "公司" not in model.not_cue_words

@@ -294,6 +294,21 @@ def test_cue_clauses_are_the_clauses_around_cue_tokens(rules):
         assert text[c.start:c.end] == c.text
 
 
+def test_cue_clauses_skip_the_models_not_cue_words_but_never_a_rule_word(rules):
+    from pipeline.orgs import cue_clauses
+
+    text = "形成新格局，许继集团营收增长。"
+    analysis = _analysis(text)
+    assert [c.text for c in cue_clauses(analysis, rules)] == ["形成新格局，", "许继集团营收增长。"]
+    assert [c.text for c in cue_clauses(analysis, rules, frozenset({"新格局"}))] == ["许继集团营收增长。"]
+    # 示范区 is a rule word: its clause is read whatever the list says
+    analysis = _analysis("形成新格局，北京邮电大学与示范区合作。")
+    skip = frozenset({"新格局", "北京邮电大学", "示范区"})
+    assert [c.text for c in cue_clauses(analysis, rules, skip)] == ["北京邮电大学与示范区合作。"]
+    assert [c.text for c in cue_clauses(analysis, rules, skip - {"示范区"} | {"与"})] == ["北京邮电大学与示范区合作。"]
+    assert cue_clauses(_analysis("形成新格局，北京邮电大学合作。"), rules, skip) == []
+
+
 def test_two_latin_letters_from_the_model_are_not_an_organization(rules):
     text = "基地已举办 HR 沙龙、菁英汇等活动。"
     ents = [Entity(6, 8, "ORG", "HR")]
