@@ -723,7 +723,8 @@ RE_CLAUSE_END = regex.compile(r"[，,；;：:。！？!?\n]")
 
 
 def cue_clauses(analysis: Analysis, rules: OrgRules, not_cues: frozenset[str] = frozenset()) -> list[Sentence]:
-    """The clauses (between commas, colons, semicolons, sentence ends) that hold a cue token.
+    """The clauses (between commas, colons, semicolons, sentence ends) that hold a cue token,
+    consecutive ones joined.
 
     Narrower than ``cue_sentences``: the model reads less of the text for the
     same organizations, since a name never crosses a comma.  ``not_cues`` are
@@ -742,6 +743,10 @@ def cue_clauses(analysis: Analysis, rules: OrgRules, not_cues: frozenset[str] = 
         start = _clause_start(text, t.start)
         end_m = RE_CLAUSE_END.search(text, t.end)
         end = end_m.end() if end_m else len(text)
+        if out and out[-1].end == start:
+            # the clause right after another: one piece, so the model sees both as one
+            # sentence (as in training) and pays its padding once
+            start = out.pop().start
         out.append(Sentence(start, end, text[start:end]))
         last_end = end
     return out

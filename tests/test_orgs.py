@@ -292,6 +292,9 @@ def test_cue_clauses_are_the_clauses_around_cue_tokens(rules):
     assert [c.text for c in clauses] == ["许继集团营收增长，", "北京邮电大学与示范区合作。"]
     for c in clauses:
         assert text[c.start:c.end] == c.text
+    # consecutive cue clauses are one piece
+    text = "天气晴朗，许继集团营收增长，北京邮电大学与示范区合作。"
+    assert [c.text for c in cue_clauses(_analysis(text), rules)] == ["许继集团营收增长，北京邮电大学与示范区合作。"]
 
 
 def test_cue_clauses_skip_the_models_not_cue_words_but_never_a_rule_word(rules):
@@ -299,7 +302,7 @@ def test_cue_clauses_skip_the_models_not_cue_words_but_never_a_rule_word(rules):
 
     text = "形成新格局，许继集团营收增长。"
     analysis = _analysis(text)
-    assert [c.text for c in cue_clauses(analysis, rules)] == ["形成新格局，", "许继集团营收增长。"]
+    assert [c.text for c in cue_clauses(analysis, rules)] == ["形成新格局，许继集团营收增长。"]
     assert [c.text for c in cue_clauses(analysis, rules, frozenset({"新格局"}))] == ["许继集团营收增长。"]
     # 示范区 is a rule word: its clause is read whatever the list says
     analysis = _analysis("形成新格局，北京邮电大学与示范区合作。")
