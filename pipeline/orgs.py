@@ -17,6 +17,10 @@ Rules come first (``rules/organizations.yaml``, ``rules/gazetteer_orgs.yaml``):
 
 Model ORG spans are then merged in: a rule span wins over an overlapping
 model span unless the model span is the longer complete name containing it.
+A model span must first pass the checks of ``MODEL_SPAN_CHECKS`` (no bare place
+name, no verb at its end …); ``model_span_checks`` in ``organizations.yaml``
+lists each by id, may switch one off (``enabled: false``) and carries the spans
+each must drop (``rejects``) and let through (``keeps``).
 Model PER and LOC entities are not written here; callers keep them for linking.
 """
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +37,8 @@ import regex
 
 from .errors import RuleProblem
 from .records import Analysis, Entity, Mention, Sentence, Token
-from .rules import (Rule, RuleFile, WordFinder, compile_cached, compile_pattern, literal_starts, load_rule_file,
-                    raise_problems, regex_spans, save_pattern_cache)
+from .rules import (Rule, RuleFile, SpanCheck, SpanExample, WordFinder, compile_cached, compile_pattern,
+                    literal_starts, load_rule_file, raise_problems, regex_spans, save_pattern_cache)
 from .tempcache import cache_file, read_marshal, write_cache
 
 ORG_TYPES = ("company", "government", "education", "research", "zone", "platform", "association", "other")
@@ -97,6 +101,10 @@ class OrgRules:
     word_finder: Any = None
     #: word -> is_cue_token(word, self): a document asks for every one of its tokens
     cue_memo: dict[str, bool] = field(default_factory=dict)
+    #: The checks a model span must pass, in the order of ``MODEL_SPAN_CHECKS``: the
+    #: enabled ones of ``model_span_checks`` (every one when not given).
+    model_checks: tuple[tuple[str, Callable[..., bool]], ...] = field(
+        default_factory=lambda: tuple(MODEL_SPAN_CHECKS.items()))
 
 
 # ---------------------------------------------------------------- loading
@@ -109,8 +117,11 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
         RuleError: every problem of both files, each as ``path:line: rule ID: message``.
     """
     rules_dir = Path(rules_dir)
-    files = [load_rule_file(rules_dir / name, RULE_KEYS) for name in RULE_FILES]
+    files = [load_rule_file(rules_dir / name, RULE_KEYS, sections=("model_span_checks",) if name == RULE_FILES[0] else ())
+             for name in RULE_FILES]
     problems: list[RuleProblem] = [p for f in files for p in f.problems]
+    model_checks, check_problems = _model_checks(files[0])
+    problems += check_problems
     lists: dict[str, list[str]] = {}
     for f in files:
         lists.update(f.lists)
@@ -151,9 +162,36 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
         not_cue_words=frozenset(lists["not_cue_words"]),
         files=files,
         word_finder=WordFinder(listed) if listed and min(map(len, listed)) >= 2 else None,
+        model_checks=model_checks,
     )
     save_pattern_cache()
     return out
+
+
+def _model_checks(f: RuleFile) -> tuple[tuple[tuple[str, Callable[..., bool]], ...], list[RuleProblem]]:
+    """The enabled checks of ``model_span_checks``; an id the code lacks or a check the file lacks is a problem."""
+    problems = [c.where(f"unknown model span check (known: {', '.join(MODEL_SPAN_CHECKS)})")
+                for c in f.span_checks if c.id not in MODEL_SPAN_CHECKS]
+    listed = {c.id: c for c in f.span_checks}
+    missing = [check_id for check_id in MODEL_SPAN_CHECKS if check_id not in listed]
+    if missing:
+        line = _key_line(Path(f.path), "model_span_checks")
+        problems += [RuleProblem(f.path, line, check_id,
+                                 "check of pipeline/orgs.py missing from model_span_checks "
+                                 "(list every check; 'enabled: false' switches one off)")
+                     for check_id in missing]
+    enabled = tuple((check_id, fn) for check_id, fn in MODEL_SPAN_CHECKS.items()
+                    if check_id in listed and listed[check_id].enabled)
+    return enabled, problems
+
+
+def _key_line(path: Path, key: str) -> int:
+    """The line of a top-level ``key:`` in a YAML file (1 when absent): to point at a section."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), 1)
 
 
 def _compile_rule(rule: Rule, f: RuleFile, lists: dict[str, list[str]]) -> tuple[OrgRule | None, list[RuleProblem]]:
@@ -581,41 +619,135 @@ def _classify(name: str, rules: OrgRules) -> str:
     return "other" if k is None else rules.suffix_types[name[k:]]
 
 
-def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) -> bool:
-    name = text[ent.start : ent.end]
-    if len(name) < 2 or RE_NOT_IN_NAME.search(name) or rules.not_followed_by.search(name[-2:]):
-        return False
-    if len(name) <= 2 and name.isascii():
-        return False  # HR (沙龙), IT, AI: two Latin letters are not a name the model can tell
-    if name.isascii() and name.islower():
-        return False  # csv, jsv: file types and code words; Latin names are written with capitals
-    if rules.not_followed_by.match(text, ent.end):
-        return False
+# ---------------------------------------------------------------- checks of model spans
+# Each check is ``(text, ent, name, idx, rules) -> True`` when the model span ``name``
+# (``text[ent.start:ent.end]``) is no organization name. ``model_span_checks`` in
+# organizations.yaml lists them by id (every one), says which run and gives examples.
+
+
+def _first_token(ent: Entity, idx: _TokenIndex) -> Token | None:
+    return idx.token_at(ent.start)
+
+
+def _too_short(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return len(name) < 2
+
+
+def _punctuation_inside(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return bool(RE_NOT_IN_NAME.search(name))
+
+
+def _ends_in_building_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return bool(rules.not_followed_by.search(name[-2:]))  # 金融大厦: a building, not a body
+
+
+def _two_latin_letters(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return len(name) <= 2 and name.isascii()  # HR (沙龙), IT, AI: two Latin letters are not a name the model can tell
+
+
+def _lowercase_latin(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return name.isascii() and name.islower()  # csv, jsv: file types and code words; Latin names are written with capitals
+
+
+def _followed_by_building_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return bool(rules.not_followed_by.match(text, ent.end))  # 商会|大厦: the name of a building
+
+
+def _cut_inside_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
     # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole.
-    if not (idx.is_start(text, ent.start) and idx.is_end(text, ent.end)):
-        return False
-    tok = idx.token_at(ent.start)
-    if tok is not None and tok.end == ent.end and (
-            _is_place_token(name) or any(word_tag(name + level) == "ns" for level in "省市县")):
-        return False  # a place name alone (长葛市, 许昌 of 许昌市) is not an organization
-    if name[-1] in "省市县区州縣區" and len(name) <= 4 and not rules.re_suffix.search(name):
-        return False
+    return not (idx.is_start(text, ent.start) and idx.is_end(text, ent.end))
+
+
+def _bare_place(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    tok = _first_token(ent, idx)
+    # a place name alone (长葛市, 许昌 of 许昌市) is not an organization
+    return tok is not None and tok.end == ent.end and (
+        _is_place_token(name) or any(word_tag(name + level) == "ns" for level in "省市县"))
+
+
+def _short_place_name(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # 沧澜|市, jieba's two words: a short name ending in a place level and no suffix is a place
+    return name[-1] in "省市县区州縣區" and len(name) <= 4 and not rules.re_suffix.search(name)
+
+
+def _ends_with_function_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
     last = idx.token_at(ent.end - 1)
-    if last is not None and last.end == ent.end and last.start > ent.start and (
-            word_tag(last.text) in ("v", "vd", "vg", "d", "p", "c", "u", "uj", "ul")):
-        return False  # 证监会|核准: a name does not end with a verb or a function word
-    if any(name.count(close) != name.count(open_) for close, open_ in BRACKETS.items()):
-        return False  # 卫生监督所（中心: a bracket the name does not close
+    # 证监会|核准: a name does not end with a verb or a function word
+    return last is not None and last.end == ent.end and last.start > ent.start and (
+        word_tag(last.text) in ("v", "vd", "vg", "d", "p", "c", "u", "uj", "ul"))
+
+
+def _unclosed_bracket(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # 卫生监督所（中心: a bracket the name does not close
+    return any(name.count(close) != name.count(open_) for close, open_ in BRACKETS.items())
+
+
+def _generic_stem(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # 保税物流中心, 民营医院: what the rules call generic is no name from the model either
     stem = _stem_before_suffix(name, rules)
-    if stem is not None and stem in rules.generic_stems:
-        return False  # 保税物流中心, 民营医院: what the rules call generic is no name from the model either
+    return stem is not None and stem in rules.generic_stems
+
+
+def _brand_without_suffix(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # 恒大·悦府: brand·name without a body's suffix is a housing project or a product
     last_part = RE_MIDDLE_DOT.split(name)[-1]
-    if last_part != name and _stem_before_suffix(last_part, rules) is None:
-        return False  # 恒大·悦府: brand·name without a body's suffix is a housing project or a product
-    first = tok.text if tok is not None else name[:1]
-    if first in rules.tentative_words and tok is not None and tok.end < ent.end:
-        return False  # 发展|股份有限公司: the model lost the start of the name
-    return first not in rules.stop_words and word_tag(first) not in STOP_TAGS
+    return last_part != name and _stem_before_suffix(last_part, rules) is None
+
+
+def _tentative_start(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # 发展|股份有限公司: the model lost the start of the name
+    tok = _first_token(ent, idx)
+    return tok is not None and tok.text in rules.tentative_words and tok.end < ent.end
+
+
+def _first_word(ent: Entity, name: str, idx: _TokenIndex) -> str:
+    tok = _first_token(ent, idx)
+    return tok.text if tok is not None else name[:1]
+
+
+def _stop_word_start(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return _first_word(ent, name, idx) in rules.stop_words  # 支持|许继集团: the model took the verb in
+
+
+def _function_tag_start(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # a pronoun, adverb, numeral, time word … (jieba's tag) never starts a name
+    return word_tag(_first_word(ent, name, idx)) in STOP_TAGS
+
+
+#: Every check of a model span by its id in ``model_span_checks``, cheap ones first.
+MODEL_SPAN_CHECKS: dict[str, Callable[[str, Entity, str, _TokenIndex, OrgRules], bool]] = {
+    "model.too_short": _too_short,
+    "model.punctuation_inside": _punctuation_inside,
+    "model.ends_in_building_word": _ends_in_building_word,
+    "model.two_latin_letters": _two_latin_letters,
+    "model.lowercase_latin": _lowercase_latin,
+    "model.followed_by_building_word": _followed_by_building_word,
+    "model.cut_inside_word": _cut_inside_word,
+    "model.bare_place": _bare_place,
+    "model.short_place_name": _short_place_name,
+    "model.ends_with_function_word": _ends_with_function_word,
+    "model.unclosed_bracket": _unclosed_bracket,
+    "model.generic_stem": _generic_stem,
+    "model.brand_without_suffix": _brand_without_suffix,
+    "model.tentative_start": _tentative_start,
+    "model.stop_word_start": _stop_word_start,
+    "model.function_tag_start": _function_tag_start,
+}
+
+
+def model_span_rejected_by(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) -> str | None:
+    """The id of the first enabled check that drops the model span ``ent`` (None: it is kept)."""
+    name = text[ent.start : ent.end]
+    if not name:
+        return "empty span"  # not a span at all, whatever the checks
+    for check_id, check in rules.model_checks:
+        if check(text, ent, name, idx, rules):
+            return check_id
+    return None
+
+
+def _model_span_ok(text: str, ent: Entity, idx: _TokenIndex, rules: OrgRules) -> bool:
+    return model_span_rejected_by(text, ent, idx, rules) is None
 
 
 def _merge(text: str, idx: _TokenIndex, spans: list[_Span], entities: Sequence[Entity], rules: OrgRules) -> list[_Span]:
@@ -770,6 +902,42 @@ def _default_rules() -> OrgRules:
 
         _default = load_org_rules(default_rules_dir())
     return _default
+
+
+def span_checker(rules_dir: Path, rules: OrgRules | None = None) -> Callable[[SpanCheck, SpanExample], str | None]:
+    """The runner of the ``model_span_checks`` examples (``rules.run_examples``) for ``rules_dir``.
+
+    An example's text is taken as clean text and segmented as the pipeline does
+    (with ``dictionary.txt`` of ``rules_dir``); the model span is the first
+    occurrence of ``span``, merged alone (no rule spans) so that only the checks
+    decide whether it is kept.
+    """
+    from datetime import date
+
+    from .segment import tokenize
+
+    rules = rules if rules is not None else load_org_rules(rules_dir)
+    dictionary = Path(rules_dir) / "dictionary.txt"
+
+    def check_span(check: SpanCheck, example: SpanExample) -> str | None:
+        text = example.text
+        start = text.find(example.span)
+        ent = Entity(start, start + len(example.span), "ORG", example.span)
+        tokens = tokenize(text, dictionary if dictionary.exists() else None)
+        analysis = Analysis(text=text, sentences=(Sentence(0, len(text), text),), tokens=tokens,
+                            ref_date=date(2000, 1, 1))
+        idx = _TokenIndex(analysis)
+        kept = any(sp.rule == NER_RULE and (sp.start, sp.end) == (ent.start, ent.end)
+                   for sp in _merge(text, idx, [], [ent], rules))
+        if kept == example.keep:
+            return None
+        where = f"model span {example.span!r} in {text!r}"
+        if example.keep:
+            return f"keeps example: {where} is dropped by {model_span_rejected_by(text, ent, idx, rules)}"
+        off = " (this check is switched off: enabled: false)" if not check.enabled else ""
+        return f"rejects example: {where} is kept{off}"
+
+    return check_span
 
 
 def extract_orgs_from_text(text: str, rules: OrgRules, entities: Sequence[Entity] = ()) -> list[Mention]:

@@ -5,7 +5,11 @@ A rule file is YAML: either a list of rules, or a mapping with
 * ``names``: ``{NAME: pattern}`` sub-patterns a rule pattern may use as ``{NAME}``;
 * ``lists``: ``{name: [word, …]}`` lexicons a pattern may use as ``\\L<name>``;
 * ``rules``: the list of rules;
-* ``counterexamples``: texts on which no rule of the file may fire.
+* ``counterexamples``: texts on which no rule of the file may fire;
+* a *section* an extractor asks for (``SECTION_KEYS``): ``model_span_checks``, the
+  checks the organization stage makes of the NER model's spans, each with an
+  ``id``, a ``why``, ``enabled`` (default true) and ``rejects``/``keeps`` examples
+  ``{text, span}`` (see ``pipeline/orgs.py``).
 
 Every rule is a mapping with an ``id`` (``<file stem>.<snake_case>``, written
 to the CSV ``rule`` column), the keys its extractor allows, ``examples``
@@ -40,6 +44,10 @@ COMMON_RULE_KEYS = frozenset({"id", "description", "examples", "counterexamples"
 #: Keys an example may have besides the mention columns it checks.
 EXAMPLE_KEYS = frozenset({"text", "match", "ref_date", "kind"})
 FILE_KEYS = frozenset({"names", "lists", "rules", "counterexamples", "description"})
+#: Top-level keys only the files of some extractor have (``load_rule_file(sections=…)``).
+SECTION_KEYS = frozenset({"model_span_checks"})
+SPAN_CHECK_KEYS = frozenset({"id", "why", "enabled", "rejects", "keeps"})
+SPAN_EXAMPLE_KEYS = frozenset({"text", "span"})
 
 _RE_NAME_REF = regex.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 _RE_RULE_ID = regex.compile(r"[a-z][a-z0-9_]*\.[a-z0-9_.]+")
@@ -78,6 +86,31 @@ class Rule:
         return RuleProblem(self.path, line or self.line, self.id, msg)
 
 
+@dataclass(frozen=True, slots=True)
+class SpanExample:
+    """A model span (the first occurrence of ``span`` in ``text``) a check must drop or keep."""
+
+    text: str
+    span: str
+    line: int
+    keep: bool  # from ``keeps`` (True) or ``rejects`` (False)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCheck:
+    """One entry of ``model_span_checks``: which check of the code, whether it runs, its examples."""
+
+    id: str
+    path: str
+    line: int
+    why: str
+    enabled: bool
+    examples: tuple[SpanExample, ...] = ()
+
+    def where(self, msg: str, line: int | None = None) -> RuleProblem:
+        return RuleProblem(self.path, line or self.line, self.id, msg)
+
+
 @dataclass(slots=True)
 class RuleFile:
     """A parsed rule file plus the problems found while reading it."""
@@ -89,6 +122,7 @@ class RuleFile:
     counterexamples: list[Counterexample] = field(default_factory=list)
     problems: list[RuleProblem] = field(default_factory=list)
     raw: Any = None  # the whole document, for files that are lexicons
+    span_checks: list[SpanCheck] = field(default_factory=list)  # its ``model_span_checks``
 
 
 # libyaml's parser is ~10x faster than the pure-Python one (rules load at start-up)
@@ -188,15 +222,18 @@ def strip_lines(value: Any) -> Any:
     return value
 
 
-def load_rule_file(path: Path, allowed_keys: Iterable[str] | None) -> RuleFile:
+def load_rule_file(path: Path, allowed_keys: Iterable[str] | None, sections: Iterable[str] = ()) -> RuleFile:
     """Read one rule file; unknown keys, missing or duplicate ids are problems.
 
     Args:
         path: the YAML file.
         allowed_keys: the keys the extractor of this file understands, besides
             ``COMMON_RULE_KEYS``; None skips the key check (to read examples only).
+        sections: the ``SECTION_KEYS`` this file may have (any of them when
+            ``allowed_keys`` is None).
     """
     allowed = None if allowed_keys is None else frozenset(allowed_keys) | COMMON_RULE_KEYS
+    file_keys = FILE_KEYS | (SECTION_KEYS if allowed_keys is None else SECTION_KEYS & frozenset(sections))
     out = RuleFile(path=str(path))
     doc, out.problems = read_yaml(path)
     out.raw = doc
@@ -208,10 +245,10 @@ def load_rule_file(path: Path, allowed_keys: Iterable[str] | None) -> RuleFile:
         out.problems.append(RuleProblem(str(path), 1, "", "expected a list of rules or a mapping"))
         return out
     for key in doc:
-        if key != "__line__" and key not in FILE_KEYS:
+        if key != "__line__" and key not in file_keys:
             out.problems.append(RuleProblem(
                 str(path), doc["__line__"], "",
-                f"unknown top-level key {key!r} (allowed: {', '.join(sorted(FILE_KEYS))})"))
+                f"unknown top-level key {key!r} (allowed: {', '.join(sorted(file_keys))})"))
     names = doc.get("names") or {}
     for name, pattern in strip_lines(names).items():
         if not isinstance(pattern, str):
@@ -227,6 +264,9 @@ def load_rule_file(path: Path, allowed_keys: Iterable[str] | None) -> RuleFile:
         else:
             out.lists[str(name)] = [str(w) for w in words]
     out.counterexamples = _read_counterexamples(doc.get("counterexamples"), doc["__line__"])
+    if "model_span_checks" in doc and "model_span_checks" in file_keys:
+        out.span_checks, problems = _read_span_checks(doc["model_span_checks"], str(path), doc["__line__"])
+        out.problems.extend(problems)
     seen: dict[str, int] = {}
     for item in doc.get("rules") or []:
         if not isinstance(item, dict):
@@ -280,6 +320,72 @@ def _read_examples(items: Any, path: str, line: int, rule_id: str) -> tuple[list
         examples.append(Example(text=text, match=match, expect=expect, line=ex_line,
                                 ref_date=_opt_str(item.get("ref_date"))))
     return examples, problems
+
+
+def _read_span_checks(items: Any, path: str, line: int) -> tuple[list[SpanCheck], list[RuleProblem]]:
+    """The entries of ``model_span_checks``; which ids exist is the extractor's to say."""
+    if not isinstance(items, list):
+        return [], [RuleProblem(path, line, "", "'model_span_checks' must be a list of checks")]
+    checks: list[SpanCheck] = []
+    problems: list[RuleProblem] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+            where = item["__line__"] if isinstance(item, dict) else line
+            problems.append(RuleProblem(path, where, "", "a model span check needs an 'id'"))
+            continue
+        check_id, check_line = item["id"], item["__line__"]
+        if check_id in seen:
+            problems.append(RuleProblem(path, check_line, check_id,
+                                        f"duplicate id (first listed on line {seen[check_id]})"))
+            continue
+        seen[check_id] = check_line
+        for key in item:
+            if key != "__line__" and key not in SPAN_CHECK_KEYS:
+                problems.append(RuleProblem(path, check_line, check_id,
+                                            f"unknown key {key!r} (allowed: {', '.join(sorted(SPAN_CHECK_KEYS))})"))
+        why = item.get("why")
+        if not isinstance(why, str) or not why.strip():
+            problems.append(RuleProblem(path, check_line, check_id, "'why' must say in one line what the check is for"))
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            problems.append(RuleProblem(path, check_line, check_id, f"'enabled' must be true or false, not {enabled!r}"))
+            enabled = True
+        examples: list[SpanExample] = []
+        for key, keep in (("rejects", False), ("keeps", True)):
+            found, key_problems = _read_span_examples(item.get(key), key, keep, path, check_line, check_id)
+            examples += found
+            problems += key_problems
+        if not any(not ex.keep for ex in examples):
+            problems.append(RuleProblem(path, check_line, check_id, "a check needs at least one 'rejects' example"))
+        checks.append(SpanCheck(check_id, path, check_line, str(why or ""), enabled, tuple(examples)))
+    return checks, problems
+
+
+def _read_span_examples(items: Any, key: str, keep: bool, path: str, line: int, check_id: str
+                        ) -> tuple[list[SpanExample], list[RuleProblem]]:
+    if items is None:
+        return [], []
+    if not isinstance(items, list):
+        return [], [RuleProblem(path, line, check_id, f"{key!r} must be a list of {{text, span}}")]
+    out: list[SpanExample] = []
+    problems: list[RuleProblem] = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(item.get("span"), str):
+            where = item["__line__"] if isinstance(item, dict) else line
+            problems.append(RuleProblem(path, where, check_id, f"a {key!r} example needs 'text' and 'span'"))
+            continue
+        ex_line = item["__line__"]
+        unknown = [k for k in item if k != "__line__" and k not in SPAN_EXAMPLE_KEYS]
+        if unknown:
+            problems.append(RuleProblem(path, ex_line, check_id,
+                                        f"unknown key {unknown[0]!r} (allowed: text, span)"))
+        if not item["span"] or item["span"] not in item["text"]:
+            problems.append(RuleProblem(path, ex_line, check_id,
+                                        f"example span {item['span']!r} is not in its text {item['text']!r}"))
+            continue
+        out.append(SpanExample(item["text"], item["span"], ex_line, keep))
+    return out, problems
 
 
 def _read_counterexamples(items: Any, line: int) -> list[Counterexample]:
@@ -684,10 +790,29 @@ def load_examples(rules_dir: Path) -> list[RuleFile]:
     return [load_rule_file(path, None) for path in sorted(Path(rules_dir).glob("*.yaml"))]
 
 
-def run_examples(files: Sequence[RuleFile], extract: ExtractFn) -> list[RuleProblem]:
-    """Run every example and counterexample of every file; one problem per failure."""
+#: (check, example) -> None when the example holds, else why not (``orgs.span_checker``).
+SpanCheckFn = Callable[[SpanCheck, SpanExample], str | None]
+
+
+def run_examples(files: Sequence[RuleFile], extract: ExtractFn,
+                 check_span: SpanCheckFn | None = None) -> list[RuleProblem]:
+    """Run every example and counterexample of every file; one problem per failure.
+
+    The examples of ``model_span_checks`` run through ``check_span``; by default
+    through the organization stage with the rules of the file's own folder.
+    """
     problems: list[RuleProblem] = []
     for rule_file in files:
+        if rule_file.span_checks:
+            if check_span is None:
+                from .orgs import span_checker  # orgs imports this module
+
+                check_span = span_checker(Path(rule_file.path).parent)
+            for check in rule_file.span_checks:
+                for span_example in check.examples:
+                    why = check_span(check, span_example)
+                    if why:
+                        problems.append(check.where(why, span_example.line))
         for rule in rule_file.rules:
             for example in rule.examples:
                 why = check_example(rule, example, extract)

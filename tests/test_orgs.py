@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
+import shutil
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -13,15 +15,17 @@ import pytest
 
 from pipeline.errors import RuleError
 from pipeline.orgs import (
+    MODEL_SPAN_CHECKS,
     ORG_TYPES,
     cue_sentences,
     extract_orgs,
     extract_orgs_from_text,
     has_org_cue,
     load_org_rules,
+    span_checker,
 )
 from pipeline.records import Analysis, Entity, Sentence, Token
-from pipeline.rules import check_counterexample, check_example
+from pipeline.rules import check_counterexample, check_example, run_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES_DIR = ROOT / "rules"
@@ -341,3 +345,123 @@ def test_a_model_span_with_an_unclosed_bracket_is_not_a_name(rules):
     assert all("（" not in m.text or "）" in m.text for m in extract_orgs(_analysis(text), rules, bad))
     whole = [Entity(s, text.index("）") + 1, "ORG", "卫生监督所（中心）")]
     assert "卫生监督所（中心）" in [m.text for m in extract_orgs(_analysis(text), rules, whole)]
+
+
+# ---------------------------------------------------------------- checks of model spans (model_span_checks)
+
+
+def _rejects_cases():
+    for check in load_org_rules(RULES_DIR).files[0].span_checks:
+        for ex in check.examples:
+            if not ex.keep:
+                yield pytest.param(check, ex, id=f"organizations.yaml:{ex.line}")
+
+
+@pytest.mark.parametrize(("check", "example"), list(_rejects_cases()))
+def test_a_rejects_example_is_dropped_by_its_own_check(rules, check, example):
+    """Without its check, a rejects example is kept: no other check hides what it tests."""
+    without = dataclasses.replace(rules, model_checks=tuple(c for c in rules.model_checks if c[0] != check.id))
+    why = span_checker(RULES_DIR, without)(check, example)
+    assert why is not None and "is kept" in why
+
+
+def test_every_check_of_the_code_is_listed_and_runs(rules):
+    assert [c.id for c in rules.files[0].span_checks] == list(MODEL_SPAN_CHECKS)
+    assert [check_id for check_id, _ in rules.model_checks] == list(MODEL_SPAN_CHECKS)
+
+
+def _rules_copy(tmp_path, edit):
+    """A copy of rules/ whose organizations.yaml is ``edit(text)``."""
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, folder)
+    path = folder / "organizations.yaml"
+    text = path.read_text(encoding="utf-8")
+    edited = edit(text)
+    assert edited != text
+    path.write_text(edited, encoding="utf-8")
+    return folder
+
+
+def _line_of(folder, needle):
+    lines = (folder / "organizations.yaml").read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if needle in line)
+
+
+def test_enabled_false_switches_a_check_off(rules, tmp_path):
+    folder = _rules_copy(tmp_path, lambda t: t.replace(
+        "  - id: model.generic_stem\n", "  - id: model.generic_stem\n    enabled: false\n"))
+    off = load_org_rules(folder)
+    assert "model.generic_stem" not in [check_id for check_id, _ in off.model_checks]
+    text = "海关监管查验中心和保税物流中心建成运营。"
+    ents = [Entity(9, 15, "ORG", text[9:15])]
+    assert [m.text for m in extract_orgs(_analysis(text), rules, ents) if m.rule == "ner"] == []
+    assert [m.text for m in extract_orgs(_analysis(text), off, ents) if m.rule == "ner"] == ["保税物流中心"]
+    # its rejects example now fails, and says why (as `zhextract rules check` reports it)
+    problems = run_examples(off.files, _extract(off))
+    line = _line_of(folder, "span: 保税物流中心")
+    assert [str(p) for p in problems] == [
+        f"{folder / 'organizations.yaml'}:{line}: rule model.generic_stem: rejects example: model span "
+        "'保税物流中心' in '海关监管查验中心和保税物流中心建成运营。' is kept (this check is switched off: enabled: false)"]
+
+
+def test_an_unknown_check_id_is_a_rule_problem_with_file_line_and_id(tmp_path):
+    folder = _rules_copy(tmp_path, lambda t: t + (
+        "  - id: model.no_such_check\n"
+        "    why: a check the code does not have\n"
+        "    rejects:\n"
+        "      - {text: 许继集团发布公告, span: 许继集团}\n"))
+    with pytest.raises(RuleError) as err:
+        load_org_rules(folder)
+    line = _line_of(folder, "id: model.no_such_check")
+    assert f"organizations.yaml:{line}: rule model.no_such_check: unknown model span check" in str(err.value)
+
+
+def test_a_check_missing_from_the_file_is_a_rule_problem(tmp_path):
+    folder = _rules_copy(tmp_path, lambda t: re.sub(r"  - id: model\.too_short\n(?:    .*\n|\n)*", "", t))
+    with pytest.raises(RuleError) as err:
+        load_org_rules(folder)
+    line = _line_of(folder, "model_span_checks:")
+    assert f"organizations.yaml:{line}: rule model.too_short: check of pipeline/orgs.py missing" in str(err.value)
+
+
+def test_a_span_not_in_its_text_is_a_rule_problem(tmp_path):
+    folder = _rules_copy(tmp_path, lambda t: t.replace("span: 恒大·悦府}", "span: 恒大悦府}"))
+    with pytest.raises(RuleError) as err:
+        load_org_rules(folder)
+    line = _line_of(folder, "span: 恒大悦府}")
+    assert (f"organizations.yaml:{line}: rule model.brand_without_suffix: example span '恒大悦府' "
+            "is not in its text") in str(err.value)
+
+
+def test_a_bad_model_span_check_entry_is_a_rule_problem(tmp_path):
+    folder = _rules_copy(tmp_path, lambda t: t.replace(
+        "  - id: model.bare_place\n", "  - id: model.bare_place\n    enabled: maybe\n    wyh: typo\n"))
+    with pytest.raises(RuleError) as err:
+        load_org_rules(folder)
+    line = _line_of(folder, "id: model.bare_place")
+    assert f"organizations.yaml:{line}: rule model.bare_place: 'enabled' must be true or false" in str(err.value)
+    assert f"organizations.yaml:{line}: rule model.bare_place: unknown key 'wyh'" in str(err.value)
+
+
+def test_model_span_checks_belong_to_organizations_yaml_only(tmp_path):
+    folder = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, folder)
+    path = folder / "gazetteer_orgs.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nmodel_span_checks: []\n", encoding="utf-8")
+    with pytest.raises(RuleError) as err:
+        load_org_rules(folder)
+    assert re.search(r"gazetteer_orgs\.yaml:\d+: unknown top-level key 'model_span_checks'", str(err.value))
+
+
+def test_rules_check_runs_the_model_span_examples(tmp_path):
+    import subprocess
+    import sys
+
+    folder = _rules_copy(tmp_path, lambda t: t.replace(
+        "  - id: model.bare_place\n", "  - id: model.bare_place\n    enabled: false\n"))
+    result = subprocess.run([sys.executable, "-m", "pipeline", "rules", "check", "--rules", str(folder)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    line = _line_of(folder, "span: 许昌}")
+    assert f"organizations.yaml:{line}: rule model.bare_place: rejects example: model span '许昌'" in result.stderr
+    assert "1 problem(s)" in result.stderr

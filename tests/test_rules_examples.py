@@ -3,12 +3,16 @@
 Like Duckling's corpus of examples: the rule files are the test data, and one
 failing example hides no other. Examples run through the whole pipeline
 (clean -> segment -> every extractor), the way ``zhextract rules check`` runs them.
+The ``rejects``/``keeps`` examples of ``model_span_checks`` run through the
+organization stage with the example's span as the model's ORG entity
+(``orgs.span_checker``, as ``rules.run_examples`` runs them).
 """
 
 from pathlib import Path
 
 import pytest
 
+from pipeline.orgs import span_checker
 from pipeline.process import extract_text_mentions, load_resources
 from pipeline.rules import check_counterexample, check_example, load_examples
 
@@ -45,4 +49,23 @@ def test_rule_example(rule, example, counter):
     else:
         case, rule_ids = counter
         why = check_counterexample(rule_ids, case.text, case.ref_date, _extract)
+    assert why is None, why
+
+
+def _span_cases():
+    for rule_file in FILES:
+        name = Path(rule_file.path).name
+        for check in rule_file.span_checks:
+            for example in check.examples:
+                yield pytest.param(check, example, id=f"{name}:{example.line}")
+
+
+@pytest.fixture(scope="module")
+def check_span():
+    return span_checker(RULES)
+
+
+@pytest.mark.parametrize("check, example", list(_span_cases()))
+def test_model_span_example(check_span, check, example):
+    why = check_span(check, example)
     assert why is None, why
