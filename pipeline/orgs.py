@@ -87,6 +87,7 @@ class OrgRules:
     rules: list[OrgRule]
     stop_words: frozenset[str]
     tentative_words: frozenset[str]
+    role_words: frozenset[str]  # 外交部|长: a role after a name inside one jieba word
     re_trailing: Any  # a bracket group that closes a name: （特殊普通合伙）
     generic_stems: frozenset[str]
     not_followed_by: Any  # regex: a candidate followed by this is not a name (金融大厦)
@@ -151,6 +152,7 @@ def load_org_rules(rules_dir: Path) -> OrgRules:
         rules=compiled,
         stop_words=frozenset(lists["stop_words"]),
         tentative_words=frozenset(lists.get("tentative_words", [])),
+        role_words=frozenset(lists.get("role_words", [])),
         re_trailing=compile_cached(r"[（(](?:\L<b>)[）)]", {"b": lists.get("trailing_brackets") or ["\x00"]}),
         generic_stems=frozenset(lists["generic_stems"]),
         not_followed_by=compile_cached(r"\L<w>", {"w": lists["not_followed_by"]}),
@@ -654,8 +656,14 @@ def _followed_by_building_word(text: str, ent: Entity, name: str, idx: _TokenInd
 
 
 def _cut_inside_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
-    # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole.
-    return not (idx.is_start(text, ent.start) and idx.is_end(text, ent.end))
+    # A name the model cuts inside a jieba word (围绕|总部 -> 绕总部, 超级 -> …天一超) is not whole,
+    # unless what follows in the word is a role (外交部|长, 县委|书记, 协会|主席).
+    if not idx.is_start(text, ent.start):
+        return True
+    if idx.is_end(text, ent.end):
+        return False
+    word = idx.token_at(ent.end - 1)
+    return word is None or text[ent.end : word.end] not in rules.role_words
 
 
 def _bare_place(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
