@@ -635,8 +635,17 @@ def _too_short(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRu
     return len(name) < 2
 
 
+# A dash between two Han characters (奥地利—中国友好协会) or a word in quotes (“幸福工程”组委会):
+# punctuation a name with a body's suffix may hold.
+RE_NAME_PUNCTUATION = regex.compile(r"(?<=\p{Han})—(?=\p{Han})|“[^“”]+”")
+
+
 def _punctuation_inside(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
-    return bool(RE_NOT_IN_NAME.search(name))
+    if not RE_NOT_IN_NAME.search(name):
+        return False
+    if RE_NOT_IN_NAME.search(RE_NAME_PUNCTUATION.sub("", name)):
+        return True
+    return not (rules.re_suffix.search(name) or name[-1] in rules.cue_chars)
 
 
 def _ends_in_building_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
@@ -680,9 +689,16 @@ def _short_place_name(text: str, ent: Entity, name: str, idx: _TokenIndex, rules
 
 def _ends_with_function_word(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
     last = idx.token_at(ent.end - 1)
-    # 证监会|核准: a name does not end with a verb or a function word
-    return last is not None and last.end == ent.end and last.start > ent.start and (
-        word_tag(last.text) in ("v", "vd", "vg", "d", "p", "c", "u", "uj", "ul"))
+    # 证监会|核准: a name does not end with a verb or a function word.  jieba tags some
+    # suffixes as verbs: one cue character (民主建国|会, 日经|联, 金融|办) or a word in 会
+    # (促进会) ends a body's name; 指导|分行, 监督|所 (a conjunction) do not.
+    if last is None or last.end != ent.end or last.start <= ent.start:
+        return False
+    tag = word_tag(last.text)
+    if tag == "v" and ((len(last.text) == 1 and last.text in rules.cue_chars)
+                       or (len(last.text) >= 3 and last.text.endswith("会"))):
+        return False
+    return tag in ("v", "vd", "vg", "d", "p", "c", "u", "uj", "ul")
 
 
 def _unclosed_bracket(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
