@@ -133,12 +133,15 @@ def rules_check(rules: RulesOption = None) -> None:
     problems += run_examples(files, extract)
     n_examples = sum(len(r.examples) + len(r.counterexamples) for f in files for r in f.rules)
     n_examples += sum(len(f.counterexamples) for f in files)
+    n_span_examples = sum(len(c.examples) for f in files for c in f.span_checks)
     if problems:
         for p in problems:
             typer.echo(str(p), err=True)
         _fail(f"{len(problems)} problem(s) in {rules_dir}", 2)
     n_rules = sum(len(f.rules) for f in files)
-    typer.echo(f"ok: {len(files)} files, {n_rules} rules, {n_examples} examples and counterexamples pass")
+    n_checks = sum(len(f.span_checks) for f in files)
+    typer.echo(f"ok: {len(files)} files, {n_rules} rules, {n_examples} examples and counterexamples pass; "
+               f"{n_checks} model span checks, {n_span_examples} examples pass")
 
 
 @app.command("train-ner")

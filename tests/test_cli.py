@@ -30,6 +30,7 @@ def test_rules_check_passes_on_the_shipped_rules():
     result = zhextract("rules", "check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: ")
+    assert "model span checks" in result.stdout  # their examples are counted too
 
 
 def test_rules_check_lists_problems_with_file_line_and_rule(bad_rules):
