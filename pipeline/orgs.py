@@ -795,7 +795,33 @@ def _merge(text: str, idx: _TokenIndex, spans: list[_Span], entities: Sequence[E
             org_type = last.org_type if ent.end == last.end else _classify(ent.text, rules)
             out = [sp for sp in out if sp not in overlapping]
             out.append(_Span(ent.start, ent.end, NER_RULE, org_type, len(rules.rules)))
+        elif (len(overlapping) == 1 and last.start < ent.start and last.end == ent.end
+              and ent.text not in rules.suffix_types and _walked_too_far(text, idx, last.start, ent.start)):
+            # the rule's left walk took in a clause before the name (火箭成功地托举起|美国休斯公司,
+            # 泰国政府和|国家银行); the model's shorter name ends at the same suffix
+            out = [sp for sp in out if sp is not last]
+            out.append(_Span(ent.start, ent.end, NER_RULE, last.org_type, len(rules.rules)))
     return sorted(out, key=lambda x: x.start)
+
+
+# Tags of a word that a name does not hold (a verb with its object before the name is a clause).
+CLAUSE_TAGS = frozenset({"v", "vd", "p", "c", "u", "uj", "ul", "uz", "ug", "uv", "ud", "d", "ad"})
+
+
+def _walked_too_far(text: str, idx: _TokenIndex, start: int, end: int) -> bool:
+    """Whether ``text[start:end]``, the part of a rule span before a model span, holds a
+    word a name does not: a verb, an adverb or a function word (not a tentative word of a name)."""
+    pos = start
+    while pos < end:
+        tok = idx.token_at(pos)
+        if tok is None:
+            return False
+        if tok.end > end:  # the model span starts inside a word: no clean split
+            return False
+        if word_tag(tok.text) in CLAUSE_TAGS:
+            return True
+        pos = tok.end
+    return False
 
 
 # ---------------------------------------------------------------- public API

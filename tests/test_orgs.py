@@ -316,6 +316,28 @@ def test_cue_clauses_skip_the_models_not_cue_words_but_never_a_rule_word(rules):
     assert cue_clauses(_analysis("形成新格局，北京邮电大学合作。"), rules, skip) == []
 
 
+def _span_entity(text: str, name: str) -> Entity:
+    start = text.index(name)
+    return Entity(start, start + len(name), "ORG", name)
+
+
+def test_a_rule_span_that_took_in_a_clause_gives_way_to_the_models_name(rules):
+    # the suffix rule walked left over 与 / 和 / a verb; the model's name ends at the same suffix
+    for text, rule_span, name in (("经对比财务指标与菲达环保公司的数据，", "财务指标与菲达环保公司", "菲达环保公司"),
+                                  ("研究上交所与中证指数公司的方案。", "上交所与中证指数公司", "中证指数公司")):
+        analysis = _analysis(text)
+        assert [m.text for m in extract_orgs(analysis, rules)] == [rule_span]
+        found = extract_orgs(analysis, rules, [_span_entity(text, name)])
+        assert [(m.text, m.rule) for m in found] == [(name, "ner")]
+    # a bare suffix from the model, or a prefix that is part of the name, changes nothing
+    text = "由中央党史和文献研究院主办。"
+    analysis = _analysis(text)
+    assert [m.text for m in extract_orgs(analysis, rules, [_span_entity(text, "研究院")])] == ["中央党史和文献研究院"]
+    text = "许昌市统计局发布数据。"
+    analysis = _analysis(text)
+    assert [m.text for m in extract_orgs(analysis, rules, [_span_entity(text, "统计局")])] == ["许昌市统计局"]
+
+
 def test_two_latin_letters_from_the_model_are_not_an_organization(rules):
     text = "基地已举办 HR 沙龙、菁英汇等活动。"
     ents = [Entity(6, 8, "ORG", "HR")]
