@@ -433,7 +433,8 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             prev = idx.token_before(tok)
             left = prev.text if prev is not None else ""
             if (not left or rules.re_suffix.search(left) or _is_place_token(left) or left in rules.stop_words
-                    or left in rules.tentative_words or (word_tag(left) or "").startswith("nr")):
+                    or left in rules.tentative_words or (word_tag(left) or "").startswith("nr")
+                    or left in rules.word_types):  # 腾讯和|网易公司: a known name before 和 is a name of its own
                 break
             pos = tok.start
         elif word in rules.stop_words:
