@@ -453,12 +453,26 @@ def _extend_left(text: str, idx: _TokenIndex, start: int, rules: OrgRules, mode:
             prev = idx.token_before(tok)
             if prev is not None and len(prev.text) >= 2 and prev.text[-1] in BODY_END_CHARS:
                 break  # 管理局|起诉|公司, 法院|起诉|东北电气…: a body, a verb, then another name
+            after = idx.token_at(pos) if pos < start else None
+            if (tag in ("v", "vd") and word not in rules.tentative_words and after is not None
+                    and _has_stem_and_suffix(after.text, rules)):
+                break  # 完成|行业协会|商会: a verb whose object is already a name
             pos = tok.start
         else:
             committed = pos = tok.start
         tok = idx.token_before(tok)
         n += 1
     return committed
+
+
+def _has_stem_and_suffix(word: str, rules: OrgRules) -> bool:
+    """Whether one jieba word is a name by itself: a stem and a suffix (行业协会; not 协会, nor
+    控制中心 of 疾病预防控制中心, whose stem is a verb)."""
+    found = rules.re_suffix.search(word)
+    if found is None or found.start() == 0:
+        return False
+    stem = word[: found.start()]
+    return stem not in rules.tentative_words and not (word_tag(stem) or "").startswith("v")
 
 
 def _stem_ok(text: str, start: int, suffix_start: int, rules: OrgRules) -> bool:

@@ -338,6 +338,15 @@ def test_a_rule_span_that_took_in_a_clause_gives_way_to_the_models_name(rules):
     assert [m.text for m in extract_orgs(analysis, rules, [_span_entity(text, "统计局")])] == ["许昌市统计局"]
 
 
+def test_a_suffix_rule_does_not_walk_over_a_verb_whose_object_is_a_name(rules):
+    # 完成|行业协会|商会: the verb's object 行业协会 is a name by itself
+    found = [m.text for m in extract_orgs(_analysis("基本完成行业协会商会与行政机关脱钩改革。"), rules)]
+    assert not [t for t in found if t.startswith("基本") or t.startswith("完成")]
+    assert [m.text for m in extract_orgs(_analysis("共披露14起上市公司并购重组。"), rules)] == []
+    # a verb before a stem that is a verb itself stays inside the name
+    assert [m.text for m in extract_orgs(_analysis("全国共有疾病预防控制中心3380个。"), rules)] == ["疾病预防控制中心"]
+
+
 def test_two_latin_letters_from_the_model_are_not_an_organization(rules):
     text = "基地已举办 HR 沙龙、菁英汇等活动。"
     ents = [Entity(6, 8, "ORG", "HR")]
