@@ -376,8 +376,10 @@ class NerModel:
     tagger: Any = None  # ner_numpy.NumpyTagger
     nlp: Any = None  # spaCy pipeline, for a model without a tagger pipe
     batch_size: int = 64
-    # cue words not worth running the model for (reading.json, see orgs.cue_clauses)
+    # which clauses the model reads (reading.json, see orgs.cue_clauses): cue words not
+    # worth running it for, and words that are cues though the rules do not say so
     not_cue_words: frozenset[str] = frozenset()
+    cue_words: frozenset[str] = frozenset()
     _allowed: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -470,19 +472,20 @@ def load_ner_model(path: Path | None = None) -> NerModel:
         if (path / "tagger").is_dir():
             from .ner_numpy import NumpyTagger
 
-            model = NerModel(path=path, tagger=NumpyTagger(path), not_cue_words=_read_not_cue_words(path))
+            model = NerModel(path=path, tagger=NumpyTagger(path), **_read_reading_list(path))
         else:
-            model = NerModel(path=path, nlp=load_spacy_pipeline(path), not_cue_words=_read_not_cue_words(path))
+            model = NerModel(path=path, nlp=load_spacy_pipeline(path), **_read_reading_list(path))
         _cache[path] = model
         return model
 
 
-def _read_not_cue_words(path: Path) -> frozenset[str]:
-    """The model's ``reading.json`` list (``train_ner.write_reading_list``); none when absent."""
+def _read_reading_list(path: Path) -> dict[str, frozenset[str]]:
+    """The model's ``reading.json`` lists (``train_ner.write_reading_list``); none when absent."""
     reading = path / "reading.json"
     if not reading.exists():
-        return frozenset()
-    return frozenset(json.loads(reading.read_text(encoding="utf-8"))["not_cue_words"])
+        return {}
+    data = json.loads(reading.read_text(encoding="utf-8"))
+    return {key: frozenset(data.get(key, ())) for key in ("not_cue_words", "cue_words")}
 
 
 def load_spacy_pipeline(path: Path | None = None) -> Any:

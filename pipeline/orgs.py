@@ -919,23 +919,26 @@ def cue_sentences(analysis: Analysis, rules: OrgRules) -> list[Sentence]:
 RE_CLAUSE_END = regex.compile(r"[，,；;：:。！？!?\n]")
 
 
-def cue_clauses(analysis: Analysis, rules: OrgRules, not_cues: frozenset[str] = frozenset()) -> list[Sentence]:
+def cue_clauses(analysis: Analysis, rules: OrgRules, not_cues: frozenset[str] = frozenset(),
+                extra_cues: frozenset[str] = frozenset()) -> list[Sentence]:
     """The clauses (between commas, colons, semicolons, sentence ends) that hold a cue token,
     consecutive ones joined.
 
     Narrower than ``cue_sentences``: the model reads less of the text for the
     same organizations, since a name never crosses a comma.  ``not_cues`` are
     words not to count as cues (the NER model's ``not_cue_words``, learned from
-    its training data) unless they are the rules' own suffix or gazetteer words.
+    its training data) unless they are the rules' own suffix or gazetteer words;
+    ``extra_cues`` count as cues too (its ``cue_words``: 微软, 人大, 分行 …).
     """
     text = analysis.text
     out: list[Sentence] = []
     last_end = -1
     cue_words = rules.cue_words
     for t in analysis.tokens:
-        if t.start < last_end or not is_cue_token(t.text, rules):
+        if t.start < last_end:
             continue
-        if t.text in not_cues and t.text not in cue_words:
+        if t.text not in extra_cues and (not is_cue_token(t.text, rules)
+                                         or (t.text in not_cues and t.text not in cue_words)):
             continue
         start = _clause_start(text, t.start)
         end_m = RE_CLAUSE_END.search(text, t.end)

@@ -14,7 +14,7 @@ from pipeline.records import Sentence
 from pipeline.train_ner import (
     GoldSentence,
     _from_bio,
-    learn_not_cue_words,
+    learn_reading_list,
     read_cluener,
     read_msra,
     score_spans,
@@ -183,15 +183,18 @@ def test_training_scorer_counts_entities_and_skips_missing_gold():
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 
 
-def test_not_cue_words_are_cues_the_training_text_never_uses_in_a_name():
-    # written by hand: 格局 (a noun ending in 局) five times, never in a name; 交通部
-    # five times, in a name each time; 研讨会 four times only; 公司 is a rule word
+def test_the_reading_list_is_learned_from_where_words_stand_in_names():
+    # written by hand: 格局 (a noun ending in 局, so a cue) five times, never in a name;
+    # 交通部 five times, in a name each time; 研讨会 four times only; 公司 is a rule word;
+    # 微软 (no cue) five times, four of them in a name; 发布 (no cue) ten times, never
     sents = [GoldSentence("形成新的格局。", ())] * 5
     sents += [GoldSentence("交通部发布通知。", ((0, 3, "ORG"),))] * 5
     sents += [GoldSentence("召开研讨会。", ())] * 4
     sents += [GoldSentence("这家公司很大。", ())] * 5
-    reading = learn_not_cue_words(sents, RULES_DIR)
+    sents += [GoldSentence("微软的产品。", ((0, 2, "ORG"),))] * 4 + [GoldSentence("微软的产品。", ())]
+    reading = learn_reading_list(sents, RULES_DIR)
     assert reading["not_cue_words"] == ["格局"]
+    assert reading["cue_words"] == ["微软"]
 
 
 @has_model
@@ -199,3 +202,4 @@ def test_the_shipped_model_has_its_reading_list():
     model = ner.load_ner_model()
     assert {"格局", "大局", "研讨会"} <= model.not_cue_words
     assert "统计局" not in model.not_cue_words and "公司" not in model.not_cue_words
+    assert {"微软", "人大", "分行"} <= model.cue_words and "发布" not in model.cue_words

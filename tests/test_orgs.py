@@ -314,6 +314,10 @@ def test_cue_clauses_skip_the_models_not_cue_words_but_never_a_rule_word(rules):
     assert [c.text for c in cue_clauses(analysis, rules, skip)] == ["北京邮电大学与示范区合作。"]
     assert [c.text for c in cue_clauses(analysis, rules, skip - {"示范区"} | {"与"})] == ["北京邮电大学与示范区合作。"]
     assert cue_clauses(_analysis("形成新格局，北京邮电大学合作。"), rules, skip) == []
+    # the model's cue_words are cues too
+    analysis = _analysis("今年微软表示，天气晴朗。")
+    assert cue_clauses(analysis, rules) == []
+    assert [c.text for c in cue_clauses(analysis, rules, extra_cues=frozenset({"微软"}))] == ["今年微软表示，"]
 
 
 def _span_entity(text: str, name: str) -> Entity:
