@@ -753,6 +753,11 @@ def _function_tag_start(text: str, ent: Entity, name: str, idx: _TokenIndex, rul
     return word_tag(_first_word(ent, name, idx)) in STOP_TAGS
 
 
+def _ends_in_role(text: str, ent: Entity, name: str, idx: _TokenIndex, rules: OrgRules) -> bool:
+    # 人大代表, 政协委员, 公司董事长: a body and a role is a person, not the body
+    return any(name.endswith(role) and len(name) > len(role) for role in rules.role_words if len(role) >= 2)
+
+
 #: Every check of a model span by its id in ``model_span_checks``, cheap ones first.
 MODEL_SPAN_CHECKS: dict[str, Callable[[str, Entity, str, _TokenIndex, OrgRules], bool]] = {
     "model.too_short": _too_short,
@@ -771,6 +776,7 @@ MODEL_SPAN_CHECKS: dict[str, Callable[[str, Entity, str, _TokenIndex, OrgRules],
     "model.tentative_start": _tentative_start,
     "model.stop_word_start": _stop_word_start,
     "model.function_tag_start": _function_tag_start,
+    "model.ends_in_role": _ends_in_role,
 }
 
 
