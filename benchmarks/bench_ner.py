@@ -56,6 +56,16 @@ def gold_docs(model, rules) -> None:
             print(f"{path.name:<32} {name:<10} P {p:.3f} R {r:.3f} F {f1:.3f}")
 
 
+def _analysis(text: str, sentences) -> Analysis:
+    tokens = tuple(Token(a, b, w) for w, a, b in jieba.tokenize(text))
+    return Analysis(text, tuple(sentences), tokens, date(2000, 1, 1))
+
+
+def pipeline_clauses(model, rules, analysis: Analysis) -> list[Sentence]:
+    """The clauses the pipeline gives the model (``process.find_entities``): cue clauses as reading.json says."""
+    return cue_clauses(analysis, rules, model.not_cue_words, model.cue_words)
+
+
 def stage_on_msra(model, rules, sents) -> None:
     print("== organization stage on MSRA test, ORG only (MSRA's ORG notion includes hotels and 十五大)")
     gold = [[(a, b, lab) for a, b, lab in s.spans if lab == "ORG"] for s in sents]
@@ -68,11 +78,8 @@ def stage_on_msra(model, rules, sents) -> None:
             elif name == "rules+ner":
                 ents = model.find_entities(s.text)
             else:
-                tokens = tuple(Token(a, b, w) for w, a, b in jieba.tokenize(s.text))
-                whole = (Sentence(0, len(s.text), s.text),)
-                clauses = cue_clauses(Analysis(s.text, whole, tokens, date(2000, 1, 1)), rules,
-                                      model.not_cue_words, model.cue_words)
-                ents = model.find_entities(s.text, clauses)
+                whole = [Sentence(0, len(s.text), s.text)]
+                ents = model.find_entities(s.text, pipeline_clauses(model, rules, _analysis(s.text, whole)))
             preds.append([(m.start, m.end, "ORG") for m in extract_orgs_from_text(s.text, rules, ents)])
         p, r, f = score_spans(gold, preds).prf("ORG")
         print(f"{name:<10} ORG P {p:.3f} R {r:.3f} F {f:.3f}")
@@ -86,15 +93,13 @@ def cue_filter(model, rules, sents) -> None:
         for s in sents:
             pieces = [Sentence(a, b, s.text[a:b]) for a, b in sentence_chunks(s.text, 10**9)]
             if use_filter != "off":
-                tokens = tuple(Token(a, b, w) for w, a, b in jieba.tokenize(s.text))
-                analysis = Analysis(s.text, tuple(pieces), tokens, date(2000, 1, 1))
+                analysis = _analysis(s.text, pieces)
                 if use_filter == "sentences":
                     pieces = cue_sentences(analysis, rules)
+                elif use_filter == "clauses":
+                    pieces = cue_clauses(analysis, rules)
                 else:
-                    if use_filter == "pipeline":
-                        pieces = cue_clauses(analysis, rules, model.not_cue_words, model.cue_words)
-                    else:
-                        pieces = cue_clauses(analysis, rules)
+                    pieces = pipeline_clauses(model, rules, analysis)
             chars_read += sum(len(p.text) for p in pieces)
             preds.append([(e.start, e.end, e.label) for e in model.find_entities(s.text, pieces)])
         dt = time.perf_counter() - t0
