@@ -831,7 +831,7 @@ CLAUSE_TAGS = frozenset({"v", "vd", "p", "c", "u", "uj", "ul", "uz", "ug", "uv",
 
 def _walked_too_far(text: str, idx: _TokenIndex, start: int, end: int) -> bool:
     """Whether ``text[start:end]``, the part of a rule span before a model span, holds a
-    word a name does not: a verb, an adverb or a function word (not a tentative word of a name)."""
+    word a name does not: a verb, an adverb or a function word (``CLAUSE_TAGS``)."""
     pos = start
     while pos < end:
         tok = idx.token_at(pos)

@@ -312,7 +312,6 @@ def test_cue_clauses_skip_the_models_not_cue_words_but_never_a_rule_word(rules):
     analysis = _analysis("形成新格局，北京邮电大学与示范区合作。")
     skip = frozenset({"新格局", "北京邮电大学", "示范区"})
     assert [c.text for c in cue_clauses(analysis, rules, skip)] == ["北京邮电大学与示范区合作。"]
-    assert [c.text for c in cue_clauses(analysis, rules, skip - {"示范区"} | {"与"})] == ["北京邮电大学与示范区合作。"]
     assert cue_clauses(_analysis("形成新格局，北京邮电大学合作。"), rules, skip) == []
     # the model's cue_words are cues too
     analysis = _analysis("今年微软表示，天气晴朗。")
